@@ -1,0 +1,153 @@
+"""The access policy: who may see which records, and who may do what to them.
+
+This module is the only place that decides. Querysets scope themselves with `visible_q` (so lists,
+counts, exports, search and dashboards agree), and views, serializers, forms, the importer and
+the notification jobs ask `can(user, action, obj)` before acting on one record.
+
+The rules (SPEC §2):
+- public records: anyone; internal: signed-in staff, liaisons and admins;
+  restricted: the owning city's staff, liaisons and admins.
+- staff write the records of their home cities; liaisons review; partners and anonymous
+  visitors only read; admins do everything.
+"""
+
+from enum import StrEnum
+
+from django.db.models import Q
+
+from .models import Role
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    CREATE = "create"
+    CHANGE = "change"
+    DELETE = "delete"
+    REVIEW = "review"
+    IMPORT = "import"
+
+
+PUBLIC = "public"
+INTERNAL = "internal"
+RESTRICTED = "restricted"
+
+# Models whose records carry a `visibility` and an owning `city`.
+VISIBILITY_MODELS = {"engagements.Agreement", "engagements.Engagement"}
+# Records that hang off an engagement and are never public: they follow its visibility,
+# but only people who read internal records see them.
+ENGAGEMENT_CHILD_MODELS = {"engagements.FollowUp", "engagements.Review", "engagements.Participant"}
+# City-owned records without a visibility of their own: readable by all, written by city staff.
+CITY_OWNED_MODELS = {"cities.NetworkMembership", "cities.InternationalAffairsOffice"}
+# Reference data: readable by all, written by admins.
+REFERENCE_MODELS = {"cities.Country", "cities.City", "cities.Topic", "cities.Network"}
+
+
+def is_admin(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_superuser)
+
+
+def role_of(user) -> str | None:
+    if not (user and user.is_authenticated):
+        return None
+    return Role.ADMIN if user.is_superuser else user.role
+
+
+def reads_everything(user) -> bool:
+    return role_of(user) in (Role.ADMIN, Role.LIAISON)
+
+
+def reads_internal(user) -> bool:
+    return role_of(user) in (Role.ADMIN, Role.LIAISON, Role.STAFF)
+
+
+def home_city_ids(user) -> frozenset[int]:
+    """The ids of a staff user's home cities, read once per user object."""
+    if role_of(user) != Role.STAFF:
+        return frozenset()
+    cached = getattr(user, "_home_city_ids", None)
+    if cached is None:
+        cached = frozenset(user.home_cities.values_list("id", flat=True))
+        user._home_city_ids = cached
+    return cached
+
+
+def visible_q(user, prefix: str = "") -> Q:
+    """A filter for the agreements or engagements `user` may see.
+
+    `prefix` reaches the record through a relation, e.g. `"engagement__"` for follow-ups.
+    """
+    if reads_everything(user):
+        return Q()
+    visibility, city = f"{prefix}visibility", f"{prefix}city_id"
+    if role_of(user) == Role.STAFF:
+        return Q(**{f"{visibility}__in": [PUBLIC, INTERNAL]}) | Q(
+            **{visibility: RESTRICTED, f"{city}__in": sorted(home_city_ids(user))}
+        )
+    return Q(**{visibility: PUBLIC})
+
+
+def engagement_child_q(user) -> Q:
+    """A filter for follow-ups and reviews: internal readers, on engagements they may see."""
+    if not reads_internal(user):
+        return Q(pk__in=[])
+    return visible_q(user, prefix="engagement__")
+
+
+def may_see_record(user, record) -> bool:
+    """`visible_q` for one agreement or engagement already in memory."""
+    if reads_everything(user) or record.visibility == PUBLIC:
+        return True
+    if role_of(user) != Role.STAFF:
+        return False
+    return record.visibility == INTERNAL or record.city_id in home_city_ids(user)
+
+
+def is_home_city(user, city_id) -> bool:
+    return is_admin(user) or (city_id is not None and city_id in home_city_ids(user))
+
+
+def can(user, action: Action | str, obj) -> bool:
+    """May `user` do `action` on `obj`? For CREATE, `obj` is the unsaved record, with its city set.
+    For IMPORT, `obj` is the city the imported records belong to."""
+    action = Action(action)
+    label = obj._meta.label
+    if is_admin(user):
+        return True
+
+    if label == "cities.City" and action == Action.IMPORT:
+        return is_home_city(user, obj.pk)
+
+    if label in VISIBILITY_MODELS:
+        if action == Action.VIEW:
+            return may_see_record(user, obj)
+        if action == Action.REVIEW:
+            return label == "engagements.Engagement" and role_of(user) == Role.LIAISON
+        if action == Action.CREATE:
+            return is_home_city(user, obj.city_id)
+        return may_see_record(user, obj) and is_home_city(user, obj.city_id)
+
+    if label in ENGAGEMENT_CHILD_MODELS:
+        engagement = obj.engagement
+        if not (reads_internal(user) and may_see_record(user, engagement)):
+            return False
+        if action == Action.VIEW:
+            return True
+        if label == "engagements.Review":
+            return action == Action.CREATE and role_of(user) == Role.LIAISON
+        return is_home_city(user, engagement.city_id)
+
+    if label in CITY_OWNED_MODELS:
+        return action == Action.VIEW or is_home_city(user, obj.city_id)
+
+    if label == "cities.Organization":
+        if action == Action.VIEW:
+            return True
+        return action in (Action.CREATE, Action.CHANGE) and role_of(user) == Role.STAFF
+
+    if label == "cities.WatchedCountry":
+        return action == Action.VIEW and reads_internal(user)
+
+    if label in REFERENCE_MODELS:
+        return action == Action.VIEW
+
+    return False

@@ -1,0 +1,100 @@
+"""Writes of city-side records: offices, organisations and network memberships.
+
+`write_record` is the one path every domain write takes (these services and those of
+`engagements.services` use it): it checks the policy, validates against the model and its
+database constraints, saves inside a transaction and records who made the change in history.
+"""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+
+from accounts.policy import Action, can
+
+from .models import InternationalAffairsOffice, NetworkMembership, Organization
+
+
+def _reject_nul(data: Mapping[str, Any]) -> None:
+    """PostgreSQL refuses NUL in text; say so as a validation error rather than fail later."""
+    bad = {key: ["Text may not contain NUL characters."] for key, value in data.items() if isinstance(value, str) and "\x00" in value}
+    if bad:
+        raise ValidationError(bad)
+
+
+def apply_fields(instance: models.Model, data: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    allowed = set(allowed)
+    unknown = set(data) - allowed
+    if unknown:
+        raise ValidationError({name: ["This field cannot be set."] for name in sorted(unknown)})
+    _reject_nul(data)
+    for name, value in data.items():
+        setattr(instance, name, value)
+
+
+def write_record(*, actor, instance: models.Model, data: Mapping[str, Any], allowed: Iterable[str]) -> models.Model:
+    """Create or change `instance` with `data` (model field names), as `actor`.
+
+    The policy is asked twice on a change: may the actor change the record as it is, and may
+    they own it as it will be (moving a record into another city's hands is not a change of one's
+    own record). Raises PermissionDenied or ValidationError; writes nothing then.
+    """
+    creating = instance.pk is None
+    if not creating and not can(actor, Action.CHANGE, instance):
+        raise PermissionDenied
+    apply_fields(instance, data, allowed)
+    if not can(actor, Action.CREATE if creating else Action.CHANGE, instance):
+        raise PermissionDenied
+    instance.full_clean()
+    instance._history_user = actor if getattr(actor, "is_authenticated", False) else None
+    instance.save()
+    return instance
+
+
+def delete_record(*, actor, instance: models.Model) -> None:
+    if not can(actor, Action.DELETE, instance):
+        raise PermissionDenied
+    instance._history_user = actor if getattr(actor, "is_authenticated", False) else None
+    instance.delete()
+
+
+OFFICE_FIELDS = [
+    "city", "name", "established_on", "head_name", "head_title", "staff_count",
+    "website", "email", "phone", "mandate", "is_active",
+]
+ORGANIZATION_FIELDS = ["name", "kind", "country", "city", "website"]
+MEMBERSHIP_FIELDS = ["network", "city", "role", "joined_on", "left_on", "notes"]
+
+
+@transaction.atomic
+def save_office(*, actor, data: Mapping[str, Any], office: InternationalAffairsOffice | None = None) -> InternationalAffairsOffice:
+    return write_record(actor=actor, instance=office or InternationalAffairsOffice(), data=data, allowed=OFFICE_FIELDS)
+
+
+@transaction.atomic
+def save_organization(*, actor, data: Mapping[str, Any], organization: Organization | None = None) -> Organization:
+    data = dict(data)
+    city = data.get("city")
+    if city is not None and not data.get("country"):
+        data["country"] = city.country
+    return write_record(
+        actor=actor, instance=organization or Organization(), data=data, allowed=ORGANIZATION_FIELDS
+    )
+
+
+@transaction.atomic
+def save_membership(*, actor, data: Mapping[str, Any], membership: NetworkMembership | None = None) -> NetworkMembership:
+    return write_record(
+        actor=actor, instance=membership or NetworkMembership(), data=data, allowed=MEMBERSHIP_FIELDS
+    )
+
+
+@transaction.atomic
+def delete_membership(*, actor, membership: NetworkMembership) -> None:
+    delete_record(actor=actor, instance=membership)
+
+
+@transaction.atomic
+def delete_office(*, actor, office: InternationalAffairsOffice) -> None:
+    delete_record(actor=actor, instance=office)
