@@ -1,0 +1,55 @@
+"""Filter building blocks shared by every FilterSet: values that do not parse are errors (400 in the
+API, a message on the HTML list), never silently ignored."""
+
+import django_filters
+from django import forms
+from django.core.validators import RegexValidator
+
+ISO2_VALIDATOR = RegexValidator(r"^[A-Za-z]{2}$", "Give an ISO 3166-1 alpha-2 code, e.g. JP.")
+SUBDIVISION_VALIDATOR = RegexValidator(r"^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$", "Give an ISO 3166-2 code, e.g. US-CA.")
+SLUG_VALIDATOR = RegexValidator(r"^[-a-zA-Z0-9_]+$", "Give a slug, e.g. climate.")
+# Ids beyond PostgreSQL's bigint would otherwise reach the database and fail there.
+MAX_ID = 2**63 - 1
+
+
+class StrictBooleanField(forms.TypedChoiceField):
+    """`true`/`false` (also `1`/`0`, `yes`/`no`); anything else is an error rather than "no filter"."""
+
+    TRUE = ("true", "1", "yes", "on", "True")
+    FALSE = ("false", "0", "no", "off", "False")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("coerce", None)
+        kwargs.pop("empty_value", None)
+        kwargs.setdefault("choices", [(value, value) for value in self.TRUE + self.FALSE])
+        super().__init__(*args, coerce=lambda value: value in self.TRUE, empty_value=None, **kwargs)
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A positive integer id."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """`?ordering=` that always ends with the primary key, so pages never repeat or skip rows
+    when many rows share a date."""
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        if value in django_filters.constants.EMPTY_VALUES:
+            return qs
+        ordering = list(qs.query.order_by)
+        last = ordering[-1] if ordering else ""
+        if last.lstrip("-") not in ("pk", "id"):
+            ordering.append("-pk" if last.startswith("-") else "pk")
+        return qs.order_by(*ordering)

@@ -1,0 +1,123 @@
+"""One FilterSet per model, used alike by the HTML lists, the API, CSV export and the dashboards
+(SPEC §4 filters). Filters across many-to-many relations use `Exists` subqueries, so a record
+matching twice is still one row and counts stay cheap.
+
+Date ranges are inclusive: `start_after=2026-03-01` keeps engagements starting on March 1.
+"""
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q
+
+from cities.filterfields import (
+    ISO2_VALIDATOR,
+    SUBDIVISION_VALIDATOR,
+    IdFilter,
+    StableOrderingFilter,
+    StrictBooleanFilter,
+)
+from cities.models import Topic
+
+from .models import Agreement, Engagement, FollowUp, Review, Visibility
+
+
+class CityRecordFilterSet(django_filters.FilterSet):
+    """The filters agreements and engagements share."""
+
+    city = IdFilter(field_name="city_id", label="City (id)")
+    state = django_filters.CharFilter(
+        method="filter_state", validators=[SUBDIVISION_VALIDATOR], label="State (e.g. US-CA)"
+    )
+    topic = django_filters.ModelMultipleChoiceFilter(
+        queryset=Topic.objects.all(), to_field_name="slug", method="filter_topic", label="Topic (any of)"
+    )
+    counterpart_country = django_filters.CharFilter(
+        method="filter_counterpart_country", validators=[ISO2_VALIDATOR], label="Counterpart country (ISO2)"
+    )
+    counterpart_city = IdFilter(method="filter_counterpart_city", label="Counterpart city (id)")
+    visibility = django_filters.ChoiceFilter(choices=Visibility.choices)
+    q = django_filters.CharFilter(method="filter_q", max_length=200, label="Title or summary contains")
+
+    def filter_state(self, queryset, name, value):
+        return queryset.filter(city__subdivision=value.upper())
+
+    def _related(self, relation: str, **lookups):
+        through = self._meta.model._meta.get_field(relation).remote_field.through
+        owner = f"{self._meta.model._meta.model_name}_id"
+        return Exists(through.objects.filter(**{owner: OuterRef("pk")}, **lookups))
+
+    def filter_topic(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(self._related("topics", topic_id__in=[topic.pk for topic in value]))
+
+    def filter_counterpart_country(self, queryset, name, value):
+        return queryset.filter(self._related("counterpart_countries", country_id=value.upper()))
+
+    def filter_counterpart_city(self, queryset, name, value):
+        return queryset.filter(self._related("counterpart_cities", city_id=value))
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(title__icontains=value) | Q(summary__icontains=value))
+
+
+class AgreementFilterSet(CityRecordFilterSet):
+    kind = django_filters.MultipleChoiceFilter(choices=Agreement.Kind.choices)
+    status = django_filters.MultipleChoiceFilter(choices=Agreement.Status.choices)
+    signed_after = django_filters.DateFilter(field_name="signed_on", lookup_expr="gte")
+    signed_before = django_filters.DateFilter(field_name="signed_on", lookup_expr="lte")
+    expires_after = django_filters.DateFilter(field_name="expires_on", lookup_expr="gte")
+    expires_before = django_filters.DateFilter(field_name="expires_on", lookup_expr="lte")
+    ordering = StableOrderingFilter(
+        fields=["signed_on", "effective_on", "expires_on", "title", "created_at", "updated_at"]
+    )
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "city", "state", "kind", "status", "topic", "counterpart_country", "counterpart_city",
+            "visibility", "q", "signed_after", "signed_before", "expires_after", "expires_before",
+        ]
+
+
+class EngagementFilterSet(CityRecordFilterSet):
+    kind = django_filters.MultipleChoiceFilter(choices=Engagement.Kind.choices)
+    status = django_filters.MultipleChoiceFilter(choices=Engagement.Status.choices)
+    start_after = django_filters.DateFilter(field_name="start_date", lookup_expr="gte")
+    start_before = django_filters.DateFilter(field_name="start_date", lookup_expr="lte")
+    review_status = django_filters.MultipleChoiceFilter(choices=Engagement.ReviewStatus.choices)
+    federal_coordination_requested = StrictBooleanFilter()
+    agreement = IdFilter(field_name="agreement_id", label="Agreement (id)")
+    ordering = StableOrderingFilter(fields=["start_date", "end_date", "title", "created_at", "updated_at"])
+
+    class Meta:
+        model = Engagement
+        fields = [
+            "city", "state", "kind", "status", "topic", "counterpart_country", "counterpart_city",
+            "visibility", "q", "start_after", "start_before", "review_status",
+            "federal_coordination_requested", "agreement",
+        ]
+
+
+class FollowUpFilterSet(django_filters.FilterSet):
+    engagement = IdFilter(field_name="engagement_id")
+    city = IdFilter(field_name="engagement__city_id")
+    assignee = IdFilter(field_name="assignee_id")
+    done = StrictBooleanFilter(field_name="done_at", lookup_expr="isnull", exclude=True)
+    due_after = django_filters.DateFilter(field_name="due_on", lookup_expr="gte")
+    due_before = django_filters.DateFilter(field_name="due_on", lookup_expr="lte")
+    ordering = StableOrderingFilter(fields=["due_on", "done_at"])
+
+    class Meta:
+        model = FollowUp
+        fields = ["engagement", "city", "assignee", "done", "due_after", "due_before"]
+
+
+class ReviewFilterSet(django_filters.FilterSet):
+    decision = django_filters.MultipleChoiceFilter(choices=Review.Decision.choices)
+
+    class Meta:
+        model = Review
+        fields = ["decision"]
