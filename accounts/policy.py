@@ -71,6 +71,33 @@ def home_city_ids(user) -> frozenset[int]:
     return cached
 
 
+def reviews_engagements(user) -> bool:
+    """Liaisons review engagements; admins may act for them."""
+    return role_of(user) in (Role.ADMIN, Role.LIAISON)
+
+
+def portfolio_states(user) -> frozenset[str] | None:
+    """The US states a liaison covers, read once per user object; None means every state
+    (a liaison with `portfolio_all`, or an admin)."""
+    if is_admin(user) or (role_of(user) == Role.LIAISON and user.portfolio_all):
+        return None
+    if role_of(user) != Role.LIAISON:
+        return frozenset()
+    cached = getattr(user, "_portfolio_states", None)
+    if cached is None:
+        cached = frozenset(user.portfolio_states.values_list("subdivision", flat=True))
+        user._portfolio_states = cached
+    return cached
+
+
+def portfolio_q(user, prefix: str = "") -> Q:
+    """A filter for the records whose owning city lies in `user`'s portfolio."""
+    states = portfolio_states(user)
+    if states is None:
+        return Q()
+    return Q(**{f"{prefix}city__subdivision__in": sorted(states)})
+
+
 def visible_q(user, prefix: str = "") -> Q:
     """A filter for the agreements or engagements `user` may see.
 
