@@ -178,3 +178,17 @@ def can(user, action: Action | str, obj) -> bool:
         return action == Action.VIEW
 
     return False
+
+
+def writes_any(user, model) -> bool:
+    """May `user` write records of `model` at all (the API's 403 before it reads a body)?
+    Which record exactly is `can`'s question; this one only rules out whole roles."""
+    if is_admin(user):
+        return True
+    label = model._meta.label
+    role = role_of(user)
+    if label == "engagements.Review":
+        return role == Role.LIAISON
+    if label in VISIBILITY_MODELS | CITY_OWNED_MODELS | {"engagements.FollowUp", "cities.Organization"}:
+        return role == Role.STAFF
+    return False
