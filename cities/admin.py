@@ -1,7 +1,16 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import City, Country, InternationalAffairsOffice, Network, NetworkMembership, Organization, Topic, WatchedCountry
+from .models import (
+    City,
+    Country,
+    InternationalAffairsOffice,
+    Network,
+    NetworkMembership,
+    Organization,
+    Topic,
+    WatchedCountry,
+)
 
 
 @admin.register(Country)

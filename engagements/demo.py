@@ -20,7 +20,7 @@ from cities.services import save_membership, save_office
 from .models import Agreement, Engagement
 from .services import save_agreement, save_engagement
 
-DEMO_PASSWORD = "diplomacy-demo"
+DEMO_PASSWORD = "diplomacy-demo"  # noqa: S105 - the documented password of the demo accounts
 DEMO_SEED = 2026
 DEMO_ENGAGEMENTS = 240
 # Demo engagements spread over a fixed window so reseeding on another day changes nothing.

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import factory
+import factory.random
 from django.utils.text import slugify
 
 from accounts.models import User

@@ -18,7 +18,6 @@ class Command(BaseCommand):
         resolver = CityResolver()
         self.stdout.write(f"Networks: {load_networks(resolver)}")
         users = seed_records(resolver)
-        self.stdout.write(
-            "Demo sign-ins (password “%s”): %s" % (DEMO_PASSWORD, ", ".join(user.username for user in users.values()))
-        )
+        usernames = ", ".join(user.username for user in users.values())
+        self.stdout.write(f"Demo sign-ins (password “{DEMO_PASSWORD}”): {usernames}")
         self.stdout.write(self.style.SUCCESS(f"Demo data ready in {time.monotonic() - started:.1f} s."))

@@ -1,0 +1,81 @@
+"""How the app is run: health, production settings, the compose file and the README's commands."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_healthz_answers_when_the_database_does(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+
+
+def production_env(**extra):
+    env = {key: value for key, value in os.environ.items() if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG"}}
+    env.update(DEBUG="0", SECRET_KEY="x" * 30 + "production-like-secret-0123456789", ALLOWED_HOSTS="diplomacy.example.gov")
+    env.update(extra)
+    return env
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=production_env(), capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = production_env()
+    del env["SECRET_KEY"]
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def test_compose_file_parses_and_runs_one_beat():
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose is not installed (.ci/run installs Debian's package)")
+    result = subprocess.run(
+        ["docker-compose", "-f", "docker-compose.yml", "config"], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "SECRET_KEY": "s", "ALLOWED_HOSTS": "example.gov"},
+    )
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert {"db", "redis", "web", "worker", "beat"} <= set(services)
+    beats = [name for name, spec in services.items() if "beat" in " ".join(map(str, spec.get("command", [])))]
+    assert beats == ["beat"]
+    assert "noeviction" in services["redis"]["command"]
+
+
+def test_each_compose_service_command_exists_in_the_project():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    web = services["web"]["command"]
+    assert web[0] == "gunicorn" and web[1] == "diplomacy.wsgi"
+    assert (ROOT / "diplomacy" / "wsgi.py").exists()
+    for name in ("worker", "beat"):
+        command = services[name]["command"]
+        assert command[:3] == ["celery", "-A", "diplomacy"]
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "diplomacy", "inspect", "--help"],
+        cwd=ROOT, env=production_env(), capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert subprocess.run([sys.executable, "-c", "import gunicorn"], capture_output=True).returncode == 0
+
+
+def test_readme_starts_with_the_two_commands():
+    first_lines = (ROOT / "README.md").read_text().splitlines()[:6]
+    commands = [line.strip().split("#")[0].strip() for line in first_lines if line.startswith("    ")]
+    assert commands == ["make run", "make test"]
+    makefile = (ROOT / "Makefile").read_text()
+    assert "\nrun:" in makefile and "\ntest:" in makefile
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
