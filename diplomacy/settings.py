@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "accounts",
     "cities",
     "engagements",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

@@ -9,4 +9,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("diplomacy.api_urls")),
     path("", include("engagements.urls")),
+    # Last: its `cities/<slug>/` must not shadow fixed paths such as `cities/search/`.
+    path("", include("dashboards.urls")),
 ]

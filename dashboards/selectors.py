@@ -1,0 +1,255 @@
+"""The read side of the dashboards: every number is counted by the database, over the records the
+viewer may see (`visible_to`) narrowed by the shared FilterSets, with the same `count_engagements`
+the stats API uses, so a page and the API never disagree.
+
+Each function costs a fixed number of queries, whatever the number of records.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import pycountry
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Value, When
+from django.http import QueryDict
+from django.utils import timezone
+
+from accounts.policy import portfolio_q, reviews_engagements
+from cities.models import Network, NetworkMembership, WatchedCountry
+from engagements.filters import AgreementFilterSet, EngagementFilterSet
+from engagements.models import Agreement, Engagement, Review
+from engagements.stats import count_engagements
+
+from .charts import month_keys
+
+# Engagement filters that mean the same for agreements.
+SHARED_FILTERS = ("city", "state", "topic", "counterpart_country", "counterpart_city", "visibility", "q")
+MONTHS_SHOWN = 24
+MAX_MONTHS_SHOWN = 120
+EXPIRY_HORIZON_DAYS = 90
+EXPIRING_SHOWN = 50
+MOST_ACTIVE_CITIES = 15
+LIVE_AGREEMENT_STATUSES = (Agreement.Status.SIGNED, Agreement.Status.ACTIVE)
+US_STATES = {
+    subdivision.code: subdivision.name for subdivision in pycountry.subdivisions.get(country_code="US")
+}
+
+
+def state_label(code: str | None) -> str:
+    if not code:
+        return "(no state)"
+    name = US_STATES.get(code)
+    return f"{name} ({code})" if name else code
+
+
+def add_months(date: dt.date, months: int) -> dt.date:
+    index = date.year * 12 + date.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def active_membership_q(today: dt.date, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}left_on__isnull": True}) | Q(**{f"{prefix}left_on__gt": today})
+
+
+def agreement_params(params: QueryDict) -> QueryDict:
+    """The engagement filters that apply to agreements too (state, topic, ...)."""
+    shared = QueryDict(mutable=True)
+    for name in SHARED_FILTERS:
+        if name in params:
+            shared.setlist(name, params.getlist(name))
+    return shared
+
+
+class Dashboard:
+    """The national dashboard (and the public portal's numbers) for one viewer and one set of
+    filters, given as the API's query parameters."""
+
+    def __init__(self, user, params: QueryDict, *, today: dt.date | None = None):
+        self.user = user
+        self.today = today or timezone.localdate()
+        self.filterset = EngagementFilterSet(data=params, queryset=Engagement.objects.visible_to(user))
+        self.agreement_filterset = AgreementFilterSet(
+            data=agreement_params(params), queryset=Agreement.objects.visible_to(user)
+        )
+
+    @cached_property
+    def engagements(self):
+        return self.filterset.qs
+
+    @cached_property
+    def agreements(self):
+        return self.agreement_filterset.qs
+
+    @property
+    def errors(self) -> dict:
+        """Filters that did not parse; the page says so and counts without them."""
+        return dict(self.filterset.errors)
+
+    @property
+    def cleaned(self) -> dict:
+        self.filterset.is_valid()
+        return self.filterset.form.cleaned_data
+
+    def headline(self) -> dict:
+        """The headline counts (3 queries: engagements, live agreements, active memberships)."""
+        year_start = dt.date(self.today.year, 1, 1)
+        last_year_start = dt.date(self.today.year - 1, 1, 1)
+        this_year = Q(start_date__gte=year_start, start_date__lte=dt.date(self.today.year, 12, 31))
+        last_year = Q(start_date__gte=last_year_start, start_date__lt=year_start)
+        awaiting = Q(review_status=Engagement.ReviewStatus.UNREVIEWED)
+        if reviews_engagements(self.user):
+            # A liaison's queue is their portfolio; everyone else sees the national number.
+            awaiting &= portfolio_q(self.user)
+        numbers = self.engagements.aggregate(
+            engagements_this_year=Count("pk", filter=this_year),
+            engagements_last_year=Count("pk", filter=last_year),
+            cities_active_this_year=Count("city", distinct=True, filter=this_year),
+            awaiting_review=Count("pk", filter=awaiting),
+        )
+        numbers["active_agreements"] = (
+            self.agreements.filter(status__in=LIVE_AGREEMENT_STATUSES)
+            .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=self.today))
+            .count()
+        )
+        numbers["network_memberships"] = self.memberships().count()
+        numbers["year"] = self.today.year
+        return numbers
+
+    def memberships(self):
+        """Active network memberships of the cities the filters select (memberships carry no
+        visibility: everyone may read them)."""
+        memberships = NetworkMembership.objects.filter(active_membership_q(self.today))
+        cleaned = self.cleaned
+        if cleaned.get("state"):
+            memberships = memberships.filter(city__subdivision=cleaned["state"].upper())
+        if cleaned.get("city"):
+            memberships = memberships.filter(city_id=cleaned["city"])
+        return memberships
+
+    def month_window(self) -> list[str]:
+        """The months the per-month chart shows: 24 by default, ending this month, or the
+        months of the date filters (at most ten years)."""
+        cleaned = self.cleaned
+        start, end = cleaned.get("start_after"), cleaned.get("start_before")
+        if end is None:
+            end = add_months(start, MONTHS_SHOWN - 1) if start else self.today
+        if start is None or start > end:
+            start = add_months(end, -(MONTHS_SHOWN - 1))
+        start = max(start.replace(day=1), add_months(end, -(MAX_MONTHS_SHOWN - 1)))
+        return month_keys(start, end)
+
+    def rows(self, chart: str) -> list[dict]:
+        """`[{"key", "label", "count"}]` of one chart (1 query)."""
+        if chart == "month":
+            counts = {row["key"]: row["count"] for row in count_engagements(self.engagements, "month")}
+            return [
+                {"key": key, "label": dt.date.fromisoformat(f"{key}-01").strftime("%B %Y"), "count": counts.get(key, 0)}
+                for key in self.month_window()
+            ]
+        if chart == "region":
+            return self.by_region()
+        rows = count_engagements(self.engagements, chart)
+        if chart == "state":
+            rows = [{**row, "label": state_label(row["key"])} for row in rows]
+        if chart == "city":
+            rows = rows[:MOST_ACTIVE_CITIES]
+        return rows
+
+    def by_region(self) -> list[dict]:
+        """Engagements per UN M49 region of their counterpart countries; an engagement with two
+        counterparts in one region counts once there."""
+        through = Engagement.counterpart_countries.through
+        rows = (
+            through.objects.filter(engagement_id__in=self.engagements.order_by().values("pk"))
+            .values("country__region")
+            .annotate(count=Count("engagement_id", distinct=True))
+        )
+        return [
+            {"key": row["country__region"], "label": row["country__region"] or "(no region)", "count": row["count"]}
+            for row in sorted(rows, key=lambda row: (-row["count"], row["country__region"]))
+        ]
+
+    def expiring_agreements(self) -> tuple[list[Agreement], dict]:
+        """Live agreements expiring in the next 90 days, soonest first (1 query), and the
+        agreement-list filters that show them all."""
+        horizon = self.today + dt.timedelta(days=EXPIRY_HORIZON_DAYS)
+        agreements = (
+            self.agreements.filter(
+                status__in=LIVE_AGREEMENT_STATUSES, expires_on__gte=self.today, expires_on__lte=horizon
+            )
+            .select_related("city")
+            .order_by("expires_on", "title", "pk")[:EXPIRING_SHOWN]
+        )
+        return list(agreements), {"expires_after": self.today.isoformat(), "expires_before": horizon.isoformat()}
+
+
+@dataclass
+class ReviewQueue:
+    """A reviewer's queue: engagements in their portfolio that they may see, unreviewed first
+    (by default only those), federal-coordination requests and watch-list counterparts on top."""
+
+    user: object
+    params: QueryDict
+    filterset: EngagementFilterSet = field(init=False)
+
+    ANY_STATUS = "any"
+
+    def __post_init__(self):
+        data = self.params.copy()
+        if "review_status" not in data:
+            data["review_status"] = Engagement.ReviewStatus.UNREVIEWED
+        elif data.get("review_status") == self.ANY_STATUS:
+            del data["review_status"]
+        self.data = data
+        self.filterset = EngagementFilterSet(data=data, queryset=self.scope())
+
+    def scope(self):
+        return Engagement.objects.visible_to(self.user).filter(portfolio_q(self.user))
+
+    def engagements(self):
+        through = Engagement.counterpart_countries.through
+        watched = Exists(through.objects.filter(engagement_id=OuterRef("pk"), country__watch__isnull=False))
+        return (
+            self.filterset.qs.annotate(
+                on_watch_list=watched,
+                unreviewed_first=Case(
+                    When(review_status=Engagement.ReviewStatus.UNREVIEWED, then=Value(0)),
+                    default=Value(1),
+                    output_field=IntegerField(),
+                ),
+                priority=Case(
+                    When(Q(federal_coordination_requested=True) | Q(on_watch_list=True), then=Value(0)),
+                    default=Value(1),
+                    output_field=IntegerField(),
+                ),
+            )
+            .select_related("city")
+            .prefetch_related(
+                "counterpart_countries",
+                latest_reviews_first(),
+            )
+            .order_by("unreviewed_first", "priority", "-start_date", "-pk")
+        )
+
+    def counts_per_state(self) -> list[dict]:
+        """The queue's size per state, with every filter but the state itself (1 query)."""
+        data = self.data.copy()
+        data.pop("state", None)
+        others = EngagementFilterSet(data=data, queryset=self.scope())
+        return [{**row, "label": state_label(row["key"])} for row in count_engagements(others.qs, "state")]
+
+
+def latest_reviews_first() -> Prefetch:
+    return Prefetch("reviews", queryset=Review.objects.select_related("reviewer").order_by("-created_at", "-id"))
+
+
+def watched_countries() -> set[str]:
+    return set(WatchedCountry.objects.values_list("country_id", flat=True))
+
+
+def network_members(network: Network, today: dt.date):
+    return (
+        network.memberships.select_related("city__country")
+        .annotate(active=Case(When(active_membership_q(today), then=Value(1)), default=Value(0), output_field=IntegerField()))
+        .order_by("-active", "joined_on", "city__name", "pk")
+    )
