@@ -10,10 +10,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.utils.text import slugify
 
 from accounts.policy import Action, can
 
-from .models import InternationalAffairsOffice, NetworkMembership, Organization
+from .models import City, InternationalAffairsOffice, Network, NetworkMembership, Organization
+from .text import fold, to_ascii
 
 
 def _reject_nul(data: Mapping[str, Any]) -> None:
@@ -98,3 +100,39 @@ def delete_membership(*, actor, membership: NetworkMembership) -> None:
 @transaction.atomic
 def delete_office(*, actor, office: InternationalAffairsOffice) -> None:
     delete_record(actor=actor, instance=office)
+
+
+CITY_FIELDS = ["name", "country", "subdivision", "population", "latitude", "longitude", "timezone", "geonames_id"]
+NETWORK_FIELDS = ["slug", "name", "acronym", "founded_year", "headquarters", "website", "description"]
+
+
+@transaction.atomic
+def save_city(*, actor, data: Mapping[str, Any], city: City | None = None) -> City:
+    """Create or change a city (admins); its ASCII and search names follow its name, and a new
+    city gets a unique slug."""
+    data = dict(data)
+    city = city or City()
+    if "name" in data:
+        name = data["name"] or ""
+        data["ascii_name"] = to_ascii(name) or name
+        data["search_name"] = fold(name)
+    if city.pk is None:
+        country = data.get("country")
+        base = slugify(f"{data.get('ascii_name', '')} {data.get('subdivision') or getattr(country, 'iso2', '')}")[:200] or "city"
+        slug, suffix = base, 1
+        while City.objects.filter(slug=slug).exists():
+            suffix += 1
+            slug = f"{base}-{suffix}"
+        data["slug"] = slug
+    return write_record(actor=actor, instance=city, data=data, allowed=[*CITY_FIELDS, "ascii_name", "search_name", "slug"])
+
+
+@transaction.atomic
+def save_network(*, actor, data: Mapping[str, Any], network: Network | None = None) -> Network:
+    """Create or change a network (admins); `topics`, when given, replaces its topics."""
+    data = dict(data)
+    topics = data.pop("topics", None)
+    network = write_record(actor=actor, instance=network or Network(), data=data, allowed=NETWORK_FIELDS)
+    if topics is not None:
+        network.topics.set(topics)
+    return network

@@ -28,7 +28,7 @@ class CityRecordFilterSet(django_filters.FilterSet):
         method="filter_state", validators=[SUBDIVISION_VALIDATOR], label="State (e.g. US-CA)"
     )
     topic = django_filters.ModelMultipleChoiceFilter(
-        queryset=Topic.objects.all(), to_field_name="slug", method="filter_topic", label="Topic (any of)"
+        queryset=Topic.objects.all(), field_name="topics", to_field_name="slug", method="filter_topic", label="Topic (any of)"
     )
     counterpart_country = django_filters.CharFilter(
         method="filter_counterpart_country", validators=[ISO2_VALIDATOR], label="Counterpart country (ISO2)"

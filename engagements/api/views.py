@@ -1,0 +1,237 @@
+import re
+
+from django.db.models import Prefetch
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts.policy import Action
+from cities.api.views import CITY_COLUMNS_DEFERRED
+from cities.models import City
+from diplomacy.restapi import ApiViewSet, CreateMixin, DestroyMixin, UpdateMixin
+from engagements import services
+from engagements.filters import AgreementFilterSet, EngagementFilterSet, FollowUpFilterSet
+from engagements.models import Engagement, FollowUp, Review
+from engagements.stats import GROUP_BY_CHOICES, count_engagements
+
+from .serializers import AgreementSerializer, EngagementSerializer, FollowUpSerializer, ReviewSerializer
+
+ENTITY_TAG = re.compile(r'^(?:W/)?"(\d+)-(\d+)"$')
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='The ETag read with the record (e.g. `"12-3"`): the write happens only if nobody saved it since.',
+    pattern=r'^(\*|"[0-9]+-[0-9]+")$',
+)
+STALE = OpenApiResponse(description="If-Match no longer matches: someone saved the record since; nothing changed.")
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The record changed since you read it (If-Match does not match its ETag)."
+    default_code = "precondition_failed"
+
+
+def _light_cities():
+    return City.objects.defer(*CITY_COLUMNS_DEFERRED)
+
+
+class VersionedRecordViewSet(
+    CreateMixin, UpdateMixin, DestroyMixin, mixins.RetrieveModelMixin, ApiViewSet
+):
+    """Agreements and engagements: every read of one carries its ETag; a write with If-Match
+    happens only if the record is still at that version, checked again under a row lock by the
+    service (two writers with the same If-Match: exactly one wins, the other gets 412)."""
+
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    expected_version: int | None = None
+    service = None
+
+    def get_queryset(self):
+        model = self.filterset_class.Meta.model
+        return (
+            model.objects.visible_to(self.request.user)
+            .select_related("city")
+            .defer(*(f"city__{c}" for c in CITY_COLUMNS_DEFERRED))
+            .prefetch_related(
+                Prefetch("counterpart_cities", queryset=_light_cities()),
+                "counterpart_organizations",
+                "named_countries",
+                "counterpart_countries",
+                "topics",
+            )
+        )
+
+    def get_object(self):
+        record = super().get_object()
+        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            self.expected_version = self.read_if_match(record)
+        return record
+
+    def read_if_match(self, record) -> int | None:
+        """The version the caller expects, or None (no If-Match, or `*`): a 412 now if it is
+        already stale; the service checks again under its lock."""
+        header = self.request.headers.get("If-Match")
+        if header is None:
+            return None
+        tags = [tag.strip() for tag in header.split(",")]
+        if "*" in tags:
+            return None
+        for tag in tags:
+            match = ENTITY_TAG.match(tag)
+            if match and int(match[1]) == record.pk and int(match[2]) == record.version:
+                return record.version
+        raise PreconditionFailed()
+
+    def retrieve(self, request, *args, **kwargs):
+        record = self.get_object()
+        return Response(self.get_serializer(record).data, headers={"ETag": record.etag})
+
+    def record_response(self, instance, status_code):
+        response = super().record_response(instance, status_code)
+        response["ETag"] = instance.etag
+        return response
+
+    def perform_write(self, serializer, instance):
+        return self.save_record(
+            actor=self.request.user, data=serializer.validated_data, record=instance,
+            expected_version=self.expected_version if instance else None,
+        )
+
+    def perform_delete(self, instance):
+        services.delete_city_record(actor=self.request.user, record=instance, expected_version=self.expected_version)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.StaleEdit):
+            exc = PreconditionFailed()
+        return super().handle_exception(exc)
+
+
+def versioned_docs(serializer_class):
+    """Document If-Match and its 412 on every write of one record."""
+    write = extend_schema(parameters=[IF_MATCH], responses={200: serializer_class, 412: STALE})
+    return extend_schema_view(
+        update=write,
+        partial_update=write,
+        destroy=extend_schema(parameters=[IF_MATCH], responses={204: None, 412: STALE}),
+    )
+
+
+@versioned_docs(AgreementSerializer)
+class AgreementViewSet(VersionedRecordViewSet):
+    """Agreements the caller may see; staff write their home cities' agreements."""
+
+    serializer_class = AgreementSerializer
+    filterset_class = AgreementFilterSet
+    csv_filename = "agreements.csv"
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("-signed_on", "title", "pk")
+
+    def save_record(self, *, record, **kwargs):
+        return services.save_agreement(agreement=record, **kwargs)
+
+
+@versioned_docs(EngagementSerializer)
+class EngagementViewSet(VersionedRecordViewSet):
+    """Engagements the caller may see; staff write their home cities' engagements, liaisons
+    review them."""
+
+    serializer_class = EngagementSerializer
+    filterset_class = EngagementFilterSet
+    csv_filename = "engagements.csv"
+    paginated_actions = frozenset({"list", "reviews"})
+
+    def get_queryset(self):
+        if self.action == "reviews":
+            return Engagement.objects.visible_to(self.request.user)
+        return (
+            super()
+            .get_queryset()
+            .select_related("location_city", "agreement")
+            .defer(*(f"location_city__{c}" for c in CITY_COLUMNS_DEFERRED))
+            .prefetch_related("participants")
+            .order_by("-start_date", "-pk")
+        )
+
+    def get_write_model(self):
+        return Review if self.action == "reviews" else Engagement
+
+    def get_object_action(self):
+        return Action.REVIEW if self.action == "reviews" else super().get_object_action()
+
+    def save_record(self, *, record, **kwargs):
+        return services.save_engagement(engagement=record, **kwargs)
+
+    @extend_schema(methods=["GET"], responses=ReviewSerializer(many=True), filters=False)
+    @extend_schema(methods=["POST"], request=ReviewSerializer, responses={201: ReviewSerializer})
+    @action(detail=True, methods=["get", "post"], serializer_class=ReviewSerializer, filterset_class=None)
+    def reviews(self, request, pk=None):
+        """GET: the engagement's reviews, latest first (for readers of internal records).
+        POST: a liaison's decision, which becomes the engagement's review status."""
+        engagement = self.get_object()
+        if request.method == "GET":
+            reviews = Review.objects.visible_to(request.user).filter(engagement=engagement).select_related("reviewer")
+            page = self.paginate_queryset(reviews)
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = services.add_review(reviewer=request.user, engagement=engagement, **serializer.validated_data)
+        return Response(self.get_serializer(review).data, status=status.HTTP_201_CREATED)
+
+
+class FollowUpViewSet(CreateMixin, UpdateMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Follow-ups on engagements the caller may see (for readers of internal records); staff of
+    the engagement's city write them."""
+
+    serializer_class = FollowUpSerializer
+    filterset_class = FollowUpFilterSet
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    csv_filename = "follow-ups.csv"
+
+    def get_queryset(self):
+        return (
+            FollowUp.objects.visible_to(self.request.user)
+            .select_related("engagement", "assignee")
+            .order_by("due_on", "pk")
+        )
+
+    def perform_write(self, serializer, instance):
+        return services.save_follow_up(actor=self.request.user, data=serializer.validated_data, follow_up=instance)
+
+
+class EngagementCountSerializer(serializers.Serializer):
+    key = serializers.JSONField(help_text="Month `YYYY-MM`, topic slug, kind, country iso2, city id or state.")
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[OpenApiParameter("group_by", OpenApiTypes.STR, enum=list(GROUP_BY_CHOICES), required=True)],
+        responses=EngagementCountSerializer(many=True),
+    )
+)
+class EngagementStatsViewSet(ApiViewSet):
+    """Counts of the engagements the caller may see, by one dimension, with the engagement filters."""
+
+    serializer_class = EngagementCountSerializer
+    filterset_class = EngagementFilterSet
+    pagination_class = None
+    csv_filename = "engagement-counts.csv"
+
+    def get_queryset(self):
+        return Engagement.objects.visible_to(self.request.user)
+
+    def allowed_query_params(self):
+        return (super().allowed_query_params() - {"page", "page_size", "expand", "ordering"}) | {"group_by"}
+
+    def list(self, request, *args, **kwargs):
+        group_by = request.query_params.get("group_by")
+        if group_by not in GROUP_BY_CHOICES:
+            raise exceptions.ValidationError({"group_by": [f"Choose one of: {', '.join(GROUP_BY_CHOICES)}."]})
+        return Response(count_engagements(self.filter_queryset(self.get_queryset()), group_by))
