@@ -15,6 +15,7 @@ from cities.api.views import (
 )
 from diplomacy.restapi import api_not_found
 from engagements.api.views import AgreementViewSet, EngagementStatsViewSet, EngagementViewSet, FollowUpViewSet
+from imports.api.views import ImportJobViewSet
 
 router = DefaultRouter()
 router.register("countries", CountryViewSet, basename="country")
@@ -28,6 +29,7 @@ router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("engagements", EngagementViewSet, basename="engagement")
 router.register("follow-ups", FollowUpViewSet, basename="follow-up")
 router.register("stats/engagements", EngagementStatsViewSet, basename="stats-engagements")
+router.register("imports", ImportJobViewSet, basename="import")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

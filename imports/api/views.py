@@ -1,0 +1,45 @@
+from django.core.exceptions import PermissionDenied, ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from imports import services
+from imports.models import ImportJob
+
+from .serializers import ImportJobCreateSerializer, ImportJobDetailSerializer, ImportJobSerializer
+
+
+class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's import jobs (an admin's: everyone's). POST a file to start one; poll the job
+    for its progress and report."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    filterset_fields = ["kind", "status", "dry_run"]
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        return ImportJob.objects.visible_to(self.request.user).select_related("owner")
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return ImportJobDetailSerializer
+        if self.action == "create":
+            return ImportJobCreateSerializer
+        return ImportJobSerializer
+
+    @extend_schema(request=ImportJobCreateSerializer, responses={201: ImportJobDetailSerializer})
+    def create(self, request, *args, **kwargs):
+        if not services.may_import_at_all(request.user):
+            raise exceptions.PermissionDenied("Only city staff and administrators import files.")
+        incoming = ImportJobCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            job = services.create_job(owner=request.user, upload=incoming.validated_data["file"],
+                                      kind=incoming.validated_data["kind"], dry_run=incoming.validated_data["dry_run"])
+        except ValidationError as error:
+            raise exceptions.ValidationError(error.message_dict) from error
+        except PermissionDenied as error:
+            raise exceptions.PermissionDenied(str(error)) from error
+        job.refresh_from_db()
+        return Response(ImportJobDetailSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,338 @@
+"""Import jobs: accepting a file, running it in committed chunks, and recovering jobs whose worker died.
+
+A job runs in chunks of `CHUNK_ROWS` rows. Each chunk is one transaction holding the rows' writes,
+the rows' errors, the keys the rows named and the job's counters and `processed_rows`; so after a
+crash the database says exactly which rows are done, and the next worker skips them.
+
+Only the worker holding the job's latest `attempts` number commits: a chunk first locks the job
+row and checks it, so a worker presumed dead that wakes up again stops instead of writing twice.
+"""
+
+import datetime as dt
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.policy import home_city_ids, is_admin
+
+from .kinds import CREATED, KINDS, UNCHANGED, UPDATED, Kind
+from .models import ImportJob, ImportRowError, ImportSeenKey
+from .readers import FileUnreadable, SourceRow, detect_format, open_reader
+from .rows import ImportContext, RowReader
+
+log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 1000
+Progress = Callable[[ImportJob], None]
+
+
+def may_import_at_all(user) -> bool:
+    """Admins, and staff with at least one home city; everyone else has nothing to import."""
+    return is_admin(user) or bool(home_city_ids(user))
+
+
+def create_job(*, owner, upload, kind: str, dry_run: bool = False, enqueue: bool = True) -> ImportJob:
+    """Store an uploaded file as a queued job and, once committed, hand it to a worker.
+
+    `upload` is a Django File (an UploadedFile or `File(open(path, "rb"))`). Raises
+    PermissionDenied, or ValidationError naming the `file` or `kind` field.
+    """
+    if not may_import_at_all(owner):
+        raise PermissionDenied("Only city staff and administrators import files.")
+    if kind not in KINDS:
+        raise ValidationError({"kind": [f"Choose one of: {', '.join(KINDS)}."]})
+    if kind == ImportJob.Kind.CITIES and not is_admin(owner):
+        raise ValidationError({"kind": ["Cities are reference data: only administrators import them."]})
+    size = upload.size
+    if size > settings.IMPORT_MAX_FILE_BYTES:
+        raise ValidationError(
+            {"file": [f"The file is {size / 2**20:,.1f} MB; the limit is {settings.IMPORT_MAX_FILE_BYTES / 2**20:,.0f} MB."]}
+        )
+    if size == 0:
+        raise ValidationError({"file": ["The file is empty."]})
+    digest = hashlib.sha256()
+    head = b""
+    for piece in upload.chunks():
+        head = head or piece[:8]
+        digest.update(piece)
+    try:
+        file_format = detect_format(upload.name, head)
+    except FileUnreadable as error:
+        raise ValidationError({"file": [str(error)]}) from error
+    sha256 = digest.hexdigest()
+    if not dry_run:
+        running = ImportJob.objects.filter(file_sha256=sha256, status__in=ImportJob.ACTIVE, dry_run=False).first()
+        if running is not None:
+            raise ValidationError({"file": [f"This file is already being imported (import #{running.pk})."]})
+    name = PurePath(upload.name or "upload").name
+    job = ImportJob(
+        kind=kind, format=file_format, original_name=name[:255], file_size=size, file_sha256=sha256,
+        dry_run=dry_run, owner=owner,
+    )
+    upload.seek(0)
+    job.file.save(f"{uuid.uuid4().hex}{PurePath(name).suffix.lower()[:10]}", upload, save=False)
+    try:
+        with transaction.atomic():
+            job.save()
+            if enqueue:
+                _enqueue(job.pk)
+    except IntegrityError as error:
+        job.file.delete(save=False)
+        raise ValidationError({"file": ["This file is already being imported."]}) from error
+    return job
+
+
+def _enqueue(job_id: int) -> None:
+    from .tasks import run_import
+
+    run_import.delay_on_commit(job_id)
+
+
+# --- running ------------------------------------------------------------------------------------
+
+
+def run_job(job_id: int, *, progress: Progress | None = None) -> ImportJob:
+    """Claim the job and run it to the end, resuming after its last committed chunk."""
+    attempt = _claim(job_id)
+    job = ImportJob.objects.select_related("owner").get(pk=job_id)
+    if attempt is None:
+        return job
+    try:
+        _run(job, attempt, progress)
+    except (OperationalError, InterfaceError):
+        # The database went away: the job stays `running`, and the sweep resumes it.
+        raise
+    except FileUnreadable as error:
+        _finish(job.pk, attempt, ImportJob.Status.FAILED, str(error))
+    except Exception as error:
+        log.exception("Import %s stopped on an unexpected error", job_id)
+        _finish(job.pk, attempt, ImportJob.Status.FAILED, f"The import stopped on an unexpected error ({type(error).__name__}).")
+    job.refresh_from_db()
+    return job
+
+
+def _run(job: ImportJob, attempt: int, progress: Progress | None) -> None:
+    kind = KINDS[job.kind]
+    with job.file.open("rb") as handle:
+        reader = open_reader(handle, job.format, job.kind)
+        total = _survey(reader, job, kind)
+        if job.total_rows != total:
+            ImportJob.objects.filter(pk=job.pk, attempts=attempt).update(total_rows=total)
+            job.total_rows = total
+        if progress:
+            progress(job)
+        context = ImportContext(actor=job.owner, columns=reader.columns)
+        rows = islice(iter(reader), job.processed_rows, None)
+        for chunk in _chunks(rows, CHUNK_ROWS):
+            if not _commit_chunk(job, attempt, chunk, kind, context):
+                return
+            if progress:
+                progress(job)
+    _finish(job.pk, attempt, ImportJob.Status.SUCCEEDED)
+
+
+def _survey(reader, job: ImportJob, kind: Kind) -> int:
+    """Read the whole file once before writing anything, so that a file that cannot be read
+    fails as a whole (and is never half imported), and the total is known for the progress bar."""
+    total = 0
+    for _ in reader:
+        total += 1
+        if total == 1 and job.format != ImportJob.Format.JSON:
+            _check_columns(reader.columns, kind, job)
+        if total > settings.IMPORT_MAX_ROWS:
+            raise FileUnreadable(f"The file has more than {settings.IMPORT_MAX_ROWS:,} rows: split it into several files.")
+    if total or job.format != ImportJob.Format.JSON:
+        _check_columns(reader.columns, kind, job)
+    return total
+
+
+def _check_columns(columns: list[str], kind: Kind, job: ImportJob) -> None:
+    named = [column for column in columns if column]
+    repeated = sorted({column for column in named if named.count(column) > 1})
+    if repeated:
+        raise FileUnreadable(f"The column(s) {', '.join(repeated)} appear more than once in the header.")
+    unknown = [column for column in named if column not in kind.columns]
+    if unknown:
+        raise FileUnreadable(
+            f"Unknown column(s): {', '.join(unknown)}. An import of {kind.name} has the columns: {', '.join(kind.columns)}."
+        )
+    missing = [column for column in kind.required if column not in named]
+    if missing:
+        raise FileUnreadable(
+            f"Missing required column(s): {', '.join(missing)}. An import of {kind.name} needs: {', '.join(kind.required)}."
+        )
+
+
+def _chunks(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _claim(job_id: int) -> int | None:
+    """Take the job if it is queued, or running with a dead worker; the attempt number returned is
+    the caller's right to commit. None when someone else has it or it is finished."""
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=settings.IMPORT_STALE_AFTER_SECONDS)
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None:
+            return None
+        dead = job.status == ImportJob.Status.RUNNING and (job.heartbeat_at is None or job.heartbeat_at < stale)
+        if not (job.status == ImportJob.Status.QUEUED or dead):
+            return None
+        if job.attempts >= settings.IMPORT_MAX_ATTEMPTS:
+            _give_up(job)
+            return None
+        job.attempts += 1
+        job.status = ImportJob.Status.RUNNING
+        job.heartbeat_at = now
+        job.started_at = job.started_at or now
+        job.save(update_fields=["attempts", "status", "heartbeat_at", "started_at"])
+        return job.attempts
+
+
+def _give_up(job: ImportJob) -> None:
+    job.status = ImportJob.Status.FAILED
+    job.finished_at = timezone.now()
+    job.message = (
+        f"The import was started {job.attempts} times and its worker stopped each time; it was abandoned after "
+        f"{job.processed_rows:,} of {job.total_rows or 0:,} rows (those rows are imported). Upload the file again to finish."
+    )
+    job.save(update_fields=["status", "finished_at", "message"])
+    ImportSeenKey.objects.filter(job_id=job.pk).delete()
+
+
+def _commit_chunk(job: ImportJob, attempt: int, rows: list[SourceRow], kind: Kind, context: ImportContext) -> bool:
+    with transaction.atomic():
+        current = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if current.attempts != attempt or current.status != ImportJob.Status.RUNNING:
+            log.warning("Import %s: attempt %s superseded; stopping", job.pk, attempt)
+            return False
+        counts, errors = process_rows(job, rows, kind, context)
+        current.processed_rows += len(rows)
+        current.created += counts[CREATED]
+        current.updated += counts[UPDATED]
+        current.unchanged += counts[UNCHANGED]
+        current.error_count += counts["error"]
+        current.heartbeat_at = timezone.now()
+        current.save(update_fields=["processed_rows", "created", "updated", "unchanged", "error_count", "heartbeat_at"])
+        ImportRowError.objects.bulk_create(errors)
+    for name in ("processed_rows", "created", "updated", "unchanged", "error_count"):
+        setattr(job, name, getattr(current, name))
+    return True
+
+
+def process_rows(job: ImportJob, rows: list[SourceRow], kind: Kind, context: ImportContext):
+    """Parse, de-duplicate and apply one chunk; returns the counts and the error records."""
+    counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0, "error": 0}
+    errors: list[ImportRowError] = []
+
+    def reject(row: int, problems) -> None:
+        counts["error"] += 1
+        errors.extend(
+            ImportRowError(job=job, row=row, column=column, value=value, message=message)
+            for column, value, message in problems
+        )
+
+    candidates = []
+    for source in rows:
+        row = RowReader(source, context)
+        candidate = kind.parse(row)
+        if candidate is None:
+            reject(source.number, row.problems)
+        else:
+            candidates.append(candidate)
+
+    first_row: dict[int, int] = {}
+    for candidate in candidates:
+        first_row.setdefault(candidate.digest, candidate.row)
+    earlier = dict(
+        ImportSeenKey.objects.filter(job_id=job.pk, digest__in=list(first_row)).values_list("digest", "row")
+    )
+    fresh = []
+    for candidate in candidates:
+        seen_at = earlier.get(candidate.digest, first_row[candidate.digest])
+        if seen_at != candidate.row:
+            column = "external_id" if "external_id" in candidate.key else ""
+            reject(candidate.row, [(column, candidate.raw.get(column, ""),
+                                    f"This row names the same record as row {seen_at}; a record may appear only once in a file.")])
+        else:
+            fresh.append(candidate)
+    ImportSeenKey.objects.bulk_create(
+        [ImportSeenKey(job_id=job.pk, digest=candidate.digest, row=candidate.row) for candidate in fresh]
+    )
+    for candidate, outcome in zip(fresh, kind.apply(fresh, context, dry_run=job.dry_run), strict=True):
+        if outcome.result == "error":
+            reject(candidate.row, outcome.problems)
+        else:
+            counts[outcome.result] += 1
+    return counts, errors
+
+
+def _finish(job_id: int, attempt: int, status: str, message: str = "") -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        finished = ImportJob.objects.filter(pk=job_id, attempts=attempt, status=ImportJob.Status.RUNNING).update(
+            status=status, message=message, finished_at=now, heartbeat_at=now
+        )
+        if finished:
+            ImportSeenKey.objects.filter(job_id=job_id).delete()
+
+
+# --- recovery -----------------------------------------------------------------------------------
+
+
+def resume_stalled_jobs(*, stale_after: float | None = None) -> list[int]:
+    """Hand every job whose worker went quiet to a new worker (or give it up after
+    IMPORT_MAX_ATTEMPTS), and re-send jobs queued so long that their message was probably lost.
+    Returns the ids re-enqueued. Run periodically by Celery beat."""
+    seconds = settings.IMPORT_STALE_AFTER_SECONDS if stale_after is None else stale_after
+    now = timezone.now()
+    cutoff = now - dt.timedelta(seconds=seconds)
+    stalled = ImportJob.objects.filter(
+        Q(status=ImportJob.Status.RUNNING, heartbeat_at__lt=cutoff)
+        | Q(status=ImportJob.Status.QUEUED, heartbeat_at__lt=cutoff)
+        | Q(status=ImportJob.Status.QUEUED, heartbeat_at__isnull=True, created_at__lt=cutoff)
+    )
+    resumed = []
+    for job in stalled:
+        with transaction.atomic():
+            same = ImportJob.objects.filter(pk=job.pk, status=job.status, heartbeat_at=job.heartbeat_at)
+            if job.status == ImportJob.Status.RUNNING and job.attempts >= settings.IMPORT_MAX_ATTEMPTS:
+                locked = same.select_for_update().first()
+                if locked is not None:
+                    _give_up(locked)
+                continue
+            if same.update(status=ImportJob.Status.QUEUED, heartbeat_at=now):
+                log.warning("Import %s: no heartbeat since %s; re-enqueued", job.pk, job.heartbeat_at)
+                _enqueue(job.pk)
+                resumed.append(job.pk)
+    return resumed
+
+
+# --- reading the report ---------------------------------------------------------------------------
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value) -> str:
+    """A cell a spreadsheet program will show as text, never run as a formula."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
+def error_report_rows(job: ImportJob) -> Iterator[list[str]]:
+    yield ["row", "column", "value", "message"]
+    errors = job.row_errors.order_by("row", "id").values_list("row", "column", "value", "message")
+    for row, column, value, message in errors.iterator(chunk_size=2000):
+        yield [str(row), spreadsheet_safe(column), spreadsheet_safe(value), spreadsheet_safe(message)]

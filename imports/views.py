@@ -1,0 +1,67 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from .forms import ImportForm
+from .kinds import KINDS
+from .models import ImportJob
+from .services import create_job, error_report_rows, may_import_at_all
+
+ERRORS_ON_PAGE = 200
+
+
+def _job_for(request, pk: int) -> ImportJob:
+    return get_object_or_404(ImportJob.objects.visible_to(request.user).select_related("owner"), pk=pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    allowed = may_import_at_all(request.user)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not allowed:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                job = create_job(owner=request.user, upload=form.cleaned_data["file"], kind=form.cleaned_data["kind"],
+                                 dry_run=form.cleaned_data["dry_run"])
+            except ValidationError as error:
+                for field, messages in error.message_dict.items():
+                    for message in messages:
+                        form.add_error(field if field in form.fields else None, message)
+            else:
+                return redirect("imports:job", pk=job.pk)
+    jobs = ImportJob.objects.visible_to(request.user).select_related("owner")[:25]
+    return render(request, "imports/upload.html", {"form": form, "jobs": jobs, "allowed": allowed, "kinds": KINDS.values()})
+
+
+@login_required
+def job_page(request, pk: int):
+    job = _job_for(request, pk)
+    template = "imports/_progress.html" if request.htmx else "imports/job.html"
+    return render(request, template, {"job": job, "errors": job.row_errors.all()[:ERRORS_ON_PAGE], "errors_on_page": ERRORS_ON_PAGE})
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+def errors_csv(request, pk: int):
+    import csv
+
+    job = _job_for(request, pk)
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield "\ufeff"
+        for row in error_report_rows(job):
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    return response
