@@ -17,6 +17,8 @@ from diplomacy.restapi import api_not_found
 from engagements.api.views import AgreementViewSet, EngagementStatsViewSet, EngagementViewSet, FollowUpViewSet
 from imports.api.views import ImportJobViewSet
 
+from notifications.api.views import NotificationViewSet
+
 router = DefaultRouter()
 router.register("countries", CountryViewSet, basename="country")
 router.register("cities", CityViewSet, basename="city")
@@ -29,6 +31,7 @@ router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("engagements", EngagementViewSet, basename="engagement")
 router.register("follow-ups", FollowUpViewSet, basename="follow-up")
 router.register("stats/engagements", EngagementStatsViewSet, basename="stats-engagements")
+router.register("notifications", NotificationViewSet, basename="notification")
 router.register("imports", ImportJobViewSet, basename="import")
 
 urlpatterns = [

@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("diplomacy.api_urls")),
+    path("notifications/", include("notifications.urls")),
     path("imports/", include("imports.urls")),
     path("", include("engagements.urls")),
     # Last: its `cities/<slug>/` must not shadow fixed paths such as `cities/search/`.

@@ -16,6 +16,8 @@ from django.utils import timezone
 from accounts.policy import Action, can
 from cities.models import City, Country, Organization, Topic
 from cities.services import delete_record, write_record
+from notifications.services import needs_liaison_attention
+from notifications.tasks import engagement_changed, review_added
 
 from .models import Agreement, CityRecord, Engagement, FollowUp, Participant, Review
 
@@ -137,9 +139,12 @@ def save_engagement(
 ) -> Engagement:
     """Create an engagement (no `engagement`) or change one; `participants` is a list of dicts
     that replaces the current list. Raises StaleEdit, PermissionDenied or ValidationError."""
-    return _save_city_record(
+    record = _save_city_record(
         Engagement, actor=actor, record=engagement, data=data, allowed=ENGAGEMENT_FIELDS, expected_version=expected_version
     )
+    if needs_liaison_attention(record):
+        transaction.on_commit(lambda: engagement_changed.delay(record.pk))
+    return record
 
 
 @transaction.atomic
@@ -171,6 +176,7 @@ def add_review(*, reviewer, engagement: Engagement, decision: str, comment: str 
     review.save()
     Engagement.objects.filter(pk=engagement.pk).update(review_status=decision)
     engagement.review_status = decision
+    transaction.on_commit(lambda: review_added.delay(review.pk))
     return review
 
 

@@ -1,0 +1,505 @@
+"""Who learns of what: notifications created once per recipient and event, emailed at most once.
+
+Creation claims the event's unique key with `INSERT ... ON CONFLICT DO NOTHING RETURNING id`, so
+only the caller whose insert went in gets the id back, and only that caller enqueues the email.
+Sending claims the email with a conditional UPDATE from `pending` to `sending`; the worker whose
+update touched the row sends it, every other one skips it.
+"""
+
+import datetime as dt
+import logging
+import smtplib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Role, User
+from accounts.policy import Action, can, portfolio_states, preload_access, role_of, visible_q
+from cities.models import WatchedCountry
+from engagements.models import Agreement, Engagement, FollowUp, Review
+
+from .emails import build_email
+from .models import EmailPreference, EmailState, Kind, Notification
+
+logger = logging.getLogger(__name__)
+
+EXPIRY_NOTICE_DAYS = (7, 30, 90)
+EXPIRING_STATUSES = [Agreement.Status.SIGNED, Agreement.Status.ACTIVE, Agreement.Status.SUSPENDED]
+DIGEST_ITEMS_SHOWN = 50
+INSERT_BATCH = 500
+UNIQUE_KEY = ("recipient", "kind", "object_key", "period")
+
+
+def chunked(items: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- Creating notifications ------------------------------------------------------------------
+
+
+def _email_wanted(notifications: Sequence[Notification]) -> None:
+    """Set each notification's email state from its recipient's address and preferences."""
+    opted_out = set(
+        EmailPreference.objects.filter(user_id__in={n.recipient_id for n in notifications}, email=False).values_list(
+            "user_id", "kind"
+        )
+    )
+    for notification in notifications:
+        if not notification.recipient.email or (notification.recipient_id, notification.kind) in opted_out:
+            notification.email_state = EmailState.SKIPPED
+
+
+def create_notifications(notifications: Sequence[Notification]) -> list[int]:
+    """Insert the notifications whose event nobody has claimed yet; return the ids of those
+    inserted here that want an email. A retry, a repeated schedule or a concurrent worker
+    inserting the same event gets nothing back."""
+    if not notifications:
+        return []
+    _email_wanted(notifications)
+    meta = Notification._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    conflict = ", ".join(quote(meta.get_field(name).column) for name in UNIQUE_KEY)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    emailed = []
+    for batch in chunked(notifications, INSERT_BATCH):
+        params = [field.get_db_prep_save(field.pre_save(n, add=True), connection) for n in batch for field in fields]
+        # Names come from the model's metadata and every value is a parameter.
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(batch))} "  # noqa: S608
+            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote('id')}, {quote('email_state')}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            emailed.extend(pk for pk, state in cursor.fetchall() if state == EmailState.PENDING)
+    return sorted(emailed)
+
+
+def _may_see(users: Iterable[User], record) -> list[User]:
+    return [user for user in users if user.is_active and can(user, Action.VIEW, record)]
+
+
+def _city_staff(city_ids: Iterable[int]) -> dict[int, list[User]]:
+    """Active staff of each city, with their access preloaded for policy checks."""
+    through = User.home_cities.through
+    pairs = list(
+        through.objects.filter(city_id__in=set(city_ids), user__role=Role.STAFF, user__is_active=True).values_list(
+            "city_id", "user_id"
+        )
+    )
+    users = {user.pk: user for user in User.objects.filter(pk__in={user_id for _, user_id in pairs})}
+    preload_access(users.values())
+    staff = defaultdict(list)
+    for city_id, user_id in pairs:
+        staff[city_id].append(users[user_id])
+    return staff
+
+
+def attention_reasons(engagement: Engagement) -> list[str]:
+    """Why liaisons should look at this engagement: a federal-coordination request and each
+    counterpart country on the watch list."""
+    reasons = ["Federal coordination requested"] if engagement.federal_coordination_requested else []
+    watched = WatchedCountry.objects.filter(country__in=engagement.counterpart_countries.all()).select_related(
+        "country"
+    )
+    reasons += [f"Watch-list counterpart: {watch.country.name}" for watch in watched]
+    return reasons
+
+
+def needs_liaison_attention(engagement: Engagement) -> bool:
+    """The cheap test the engagement service makes before it enqueues the alert job."""
+    return (
+        engagement.federal_coordination_requested
+        or engagement.counterpart_countries.filter(watch__isnull=False).exists()
+    )
+
+
+def notify_engagement_alert(engagement_id: int) -> list[int]:
+    """Tell the liaisons whose portfolio covers the engagement's state that it requests federal
+    coordination or has a watch-list counterpart. Each version of the engagement is one event."""
+    engagement = Engagement.objects.select_related("city").filter(pk=engagement_id).first()
+    if engagement is None:
+        return []
+    reasons = attention_reasons(engagement)
+    if not reasons:
+        return []
+    liaisons = list(
+        User.objects.filter(role=Role.LIAISON, is_active=True)
+        .filter(Q(portfolio_all=True) | Q(portfolio_states__subdivision=engagement.city.subdivision))
+        .distinct()
+    )
+    preload_access(liaisons)
+    novelty = "New" if engagement.version == 1 else "Changed"
+    return create_notifications(
+        [
+            Notification(
+                recipient=user,
+                kind=Kind.ENGAGEMENT_ALERT,
+                object_key=f"engagement:{engagement.pk}",
+                period=f"v{engagement.version}",
+                title=f"{novelty} engagement for federal attention: {engagement.title} ({engagement.city.label})",
+                data={"reasons": reasons},
+                engagement=engagement,
+            )
+            for user in _may_see(liaisons, engagement)
+        ]
+    )
+
+
+def notify_review(review_id: int) -> list[int]:
+    """Tell the engagement's author and its city's staff what a liaison decided."""
+    review = (
+        Review.objects.select_related("engagement__city", "engagement__created_by", "reviewer")
+        .filter(pk=review_id)
+        .first()
+    )
+    if review is None:
+        return []
+    engagement = review.engagement
+    recipients = {user.pk: user for user in _city_staff([engagement.city_id])[engagement.city_id]}
+    if engagement.created_by is not None:
+        recipients.setdefault(engagement.created_by_id, engagement.created_by)
+    recipients.pop(review.reviewer_id, None)
+    preload_access(recipients.values())
+    reviewer = review.reviewer.display_name()
+    return create_notifications(
+        [
+            Notification(
+                recipient=user,
+                kind=Kind.REVIEW,
+                object_key=f"review:{review.pk}",
+                title=f"{review.get_decision_display()} by {reviewer}: {engagement.title}",
+                data={
+                    "decision": review.get_decision_display(),
+                    "reviewer": reviewer,
+                    "comment": review.comment[:2000],
+                },
+                engagement=engagement,
+                review=review,
+            )
+            for user in _may_see(recipients.values(), review)
+        ]
+    )
+
+
+# --- Scheduled scans -------------------------------------------------------------------------
+
+
+def _notice_days(days_left: int) -> int:
+    """The notice an agreement this close to expiry is due: 90, 30 or 7 days."""
+    return next(days for days in EXPIRY_NOTICE_DAYS if days_left <= days)
+
+
+def scan_expiring_agreements(today: dt.date | None = None) -> list[int]:
+    """Tell the owning city's staff about each agreement that comes within 90, 30 and 7 days of
+    its expiry, once per notice. A scan that missed days sends only the notice now due."""
+    today = today or timezone.localdate()
+    agreements = list(
+        Agreement.objects.filter(
+            status__in=EXPIRING_STATUSES,
+            expires_on__gte=today,
+            expires_on__lte=today + dt.timedelta(days=max(EXPIRY_NOTICE_DAYS)),
+        )
+        .select_related("city")
+        .only("title", "visibility", "expires_on", "city__name", "city__subdivision", "city__country_id")
+    )
+    staff = _city_staff(agreement.city_id for agreement in agreements)
+    notifications = []
+    for agreement in agreements:
+        days_left = (agreement.expires_on - today).days
+        notice = _notice_days(days_left)
+        when = "today" if days_left == 0 else f"in {days_left} day{'s' if days_left != 1 else ''}"
+        notifications += [
+            Notification(
+                recipient=user,
+                kind=Kind.AGREEMENT_EXPIRING,
+                object_key=f"agreement:{agreement.pk}",
+                # The expiry date is part of the event: an agreement renewed to a new date is
+                # announced again.
+                period=f"{agreement.expires_on.isoformat()}/{notice}d",
+                title=f"Agreement expires {when} ({agreement.expires_on.isoformat()}): {agreement.title}",
+                data={"notice_days": notice, "expires_on": agreement.expires_on.isoformat()},
+                agreement=agreement,
+            )
+            for user in _may_see(staff[agreement.city_id], agreement)
+        ]
+    return create_notifications(notifications)
+
+
+def scan_follow_ups(today: dt.date | None = None) -> list[int]:
+    """Tell each assignee about an open follow-up due tomorrow, and once when it is overdue."""
+    today = today or timezone.localdate()
+    tomorrow = today + dt.timedelta(days=1)
+    follow_ups = list(
+        FollowUp.objects.open()
+        .filter(due_on__lte=tomorrow, assignee__is_active=True)
+        .select_related("engagement__city", "assignee")
+    )
+    preload_access({follow_up.assignee for follow_up in follow_ups})
+    notifications = []
+    for follow_up in follow_ups:
+        if not can(follow_up.assignee, Action.VIEW, follow_up):
+            continue
+        overdue = follow_up.due_on < today
+        description = follow_up.description.splitlines()[0][:200] if follow_up.description else "Follow-up"
+        notifications.append(
+            Notification(
+                recipient=follow_up.assignee,
+                kind=Kind.FOLLOW_UP_OVERDUE if overdue else Kind.FOLLOW_UP_DUE,
+                object_key=f"follow_up:{follow_up.pk}",
+                period=follow_up.due_on.isoformat(),
+                title=f"{'Overdue since' if overdue else 'Due'} {follow_up.due_on.isoformat()}: {description}",
+                data={"due_on": follow_up.due_on.isoformat(), "engagement_title": follow_up.engagement.title},
+                engagement=follow_up.engagement,
+                follow_up=follow_up,
+            )
+        )
+    return create_notifications(notifications)
+
+
+def _digest_item(record, **extra) -> dict:
+    return {"id": record.pk, "title": record.title, "city": record.city.label, **extra}
+
+
+def send_weekly_digests(now: dt.datetime | None = None) -> list[int]:
+    """Give every liaison a digest of the seven days before `now` in their portfolio: new
+    engagements, flags raised by reviews, and agreements expiring in the next 90 days. A fixed
+    number of queries whatever the number of liaisons; a week with nothing to report sends nothing."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    since = now - dt.timedelta(days=7)
+    year, week, _ = today.isocalendar()
+    liaisons = list(User.objects.filter(role=Role.LIAISON, is_active=True))
+    if not liaisons:
+        return []
+    preload_access(liaisons)
+    new_engagements = list(
+        Engagement.objects.filter(created_at__gt=since, created_at__lte=now).select_related("city").order_by("-created_at", "-id")
+    )
+    flags = list(
+        Review.objects.filter(decision=Review.Decision.FLAGGED, created_at__gt=since, created_at__lte=now)
+        .select_related("engagement__city", "reviewer")
+        .order_by("-created_at", "-id")
+    )
+    expiring = list(
+        Agreement.objects.filter(
+            status__in=EXPIRING_STATUSES,
+            expires_on__gte=today,
+            expires_on__lte=today + dt.timedelta(days=max(EXPIRY_NOTICE_DAYS)),
+        )
+        .select_related("city")
+        .order_by("expires_on", "id")
+    )
+    notifications = []
+    for liaison in liaisons:
+        states = portfolio_states(liaison)
+
+        def covered(record, states=states, liaison=liaison):
+            in_portfolio = states is None or record.city.subdivision in states
+            return in_portfolio and can(liaison, Action.VIEW, record)
+
+        mine_new = [e for e in new_engagements if covered(e)]
+        mine_flags = [r for r in flags if covered(r.engagement)]
+        mine_expiring = [a for a in expiring if covered(a)]
+        if not (mine_new or mine_flags or mine_expiring):
+            continue
+        scope = "all states" if states is None else ", ".join(sorted(states))
+        notifications.append(
+            Notification(
+                recipient=liaison,
+                kind=Kind.WEEKLY_DIGEST,
+                object_key="digest",
+                period=f"{year}-W{week:02d}",
+                title=(
+                    f"Weekly digest ({scope}): {len(mine_new)} new engagements, {len(mine_flags)} flags, "
+                    f"{len(mine_expiring)} agreements expiring within 90 days"
+                ),
+                data={
+                    "week": f"{year}-W{week:02d}",
+                    "counts": {"new": len(mine_new), "flags": len(mine_flags), "expiring": len(mine_expiring)},
+                    "new_engagements": [
+                        _digest_item(e, start_date=e.start_date.isoformat(), attention=e.federal_coordination_requested)
+                        for e in mine_new[:DIGEST_ITEMS_SHOWN]
+                    ],
+                    "flags": [
+                        _digest_item(
+                            r.engagement, reviewer=r.reviewer.display_name(), comment=r.comment[:300], review_id=r.pk
+                        )
+                        for r in mine_flags[:DIGEST_ITEMS_SHOWN]
+                    ],
+                    "expiring": [
+                        _digest_item(a, expires_on=a.expires_on.isoformat()) for a in mine_expiring[:DIGEST_ITEMS_SHOWN]
+                    ],
+                },
+            )
+        )
+    return create_notifications(notifications)
+
+
+# --- Email -----------------------------------------------------------------------------------
+
+
+def _subject(notification: Notification):
+    """The record the recipient must still be allowed to see for the email to go out."""
+    return notification.review or notification.follow_up or notification.agreement or notification.engagement
+
+
+def _visible_digest(notification: Notification) -> dict | None:
+    """The digest's items the recipient may still see, read again at send time."""
+    user, data = notification.recipient, notification.data
+    if role_of(user) != Role.LIAISON:
+        return None
+    ids = {
+        "new_engagements": {item["id"] for item in data.get("new_engagements", [])},
+        "flags": {item["id"] for item in data.get("flags", [])},
+        "expiring": {item["id"] for item in data.get("expiring", [])},
+    }
+    engagements = set(
+        Engagement.objects.filter(visible_q(user), pk__in=ids["new_engagements"] | ids["flags"]).values_list(
+            "pk", flat=True
+        )
+    )
+    agreements = set(Agreement.objects.filter(visible_q(user), pk__in=ids["expiring"]).values_list("pk", flat=True))
+    visible = dict(data)
+    visible["new_engagements"] = [i for i in data.get("new_engagements", []) if i["id"] in engagements]
+    visible["flags"] = [i for i in data.get("flags", []) if i["id"] in engagements]
+    visible["expiring"] = [i for i in data.get("expiring", []) if i["id"] in agreements]
+    if not (visible["new_engagements"] or visible["flags"] or visible["expiring"]):
+        return None
+    return visible
+
+
+def _finish(notification: Notification, **changes) -> None:
+    Notification.objects.filter(pk=notification.pk, email_state=EmailState.SENDING).update(**changes)
+
+
+def deliver_emails(notification_ids: Sequence[int]) -> list[int]:
+    """Email each of these notifications that is still pending, at most once each; return the
+    ids whose sending failed and may be tried again. A final failure is kept on the record."""
+    max_attempts = settings.NOTIFICATION_EMAIL_MAX_ATTEMPTS
+    notifications = list(
+        Notification.objects.filter(pk__in=notification_ids, email_state=EmailState.PENDING)
+        .select_related(
+            "recipient",
+            "engagement__city",
+            "agreement__city",
+            "follow_up__engagement",
+            "review__engagement",
+            "review__reviewer",
+        )
+        .prefetch_related("recipient__home_cities")
+        .order_by("pk")
+    )
+    preload_access({n.recipient for n in notifications})
+    opted_out = set(
+        EmailPreference.objects.filter(user_id__in={n.recipient_id for n in notifications}, email=False).values_list(
+            "user_id", "kind"
+        )
+    )
+    retry = []
+    mail = None
+    for notification in notifications:
+        # The claim: only the worker whose update moves this row out of `pending` sends it.
+        claimed = Notification.objects.filter(
+            pk=notification.pk, email_state=EmailState.PENDING, email_attempts=notification.email_attempts
+        ).update(
+            email_state=EmailState.SENDING,
+            email_attempts=F("email_attempts") + 1,
+            email_attempted_at=timezone.now(),
+        )
+        if not claimed:
+            continue
+        notification.email_attempts += 1
+        recipient = notification.recipient
+        digest = _visible_digest(notification) if notification.kind == Kind.WEEKLY_DIGEST else None
+        subject = _subject(notification)
+        allowed = recipient.is_active and (
+            digest is not None if notification.kind == Kind.WEEKLY_DIGEST else can(recipient, Action.VIEW, subject)
+        )
+        if not allowed or not recipient.email or (recipient.pk, notification.kind) in opted_out:
+            _finish(notification, email_state=EmailState.SKIPPED)
+            continue
+        try:
+            if mail is None:
+                mail = get_connection()
+                mail.open()
+            build_email(notification, digest=digest, connection=mail).send()
+        except (smtplib.SMTPException, OSError) as error:
+            if mail is not None:
+                mail.close()
+                mail = None
+            final = notification.email_attempts >= max_attempts
+            logger.warning(
+                "Email for notification %s failed (attempt %s): %s", notification.pk, notification.email_attempts, error
+            )
+            _finish(
+                notification,
+                email_state=EmailState.FAILED if final else EmailState.PENDING,
+                email_error=f"{type(error).__name__}: {error}"[:2000],
+            )
+            if not final:
+                retry.append(notification.pk)
+        else:
+            _finish(notification, email_state=EmailState.SENT, email_sent_at=timezone.now(), email_error="")
+    if mail is not None:
+        mail.close()
+    return retry
+
+
+def sweep_emails(now: dt.datetime | None = None) -> list[int]:
+    """The safety net run by beat: give up on emails whose worker died mid-send (sending them
+    again could send them twice), and return pending ones whose job was lost."""
+    now = now or timezone.now()
+    stale = now - dt.timedelta(hours=1)
+    Notification.objects.filter(email_state=EmailState.SENDING, email_attempted_at__lt=stale).update(
+        email_state=EmailState.FAILED,
+        email_error="The worker stopped while sending; not sent again, so it cannot arrive twice.",
+    )
+    return list(
+        Notification.objects.filter(email_state=EmailState.PENDING, created_at__lt=now - dt.timedelta(minutes=10))
+        .filter(Q(email_attempted_at__isnull=True) | Q(email_attempted_at__lt=stale))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:10_000]
+    )
+
+
+# --- The inbox ---------------------------------------------------------------------------------
+
+
+def mark_read(*, user, notification_ids: Iterable[int] | None = None) -> int:
+    """Mark the user's notifications read (all unread ones without ids); return how many changed."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_ids is not None:
+        unread = unread.filter(pk__in=list(notification_ids))
+    return unread.update(read_at=timezone.now())
+
+
+def email_kinds_for(user) -> list[Kind]:
+    """The kinds of notification a user of this role can receive, for the preferences form."""
+    role = role_of(user)
+    if role == Role.LIAISON:
+        return [Kind.ENGAGEMENT_ALERT, Kind.WEEKLY_DIGEST]
+    if role == Role.STAFF:
+        return [Kind.REVIEW, Kind.AGREEMENT_EXPIRING, Kind.FOLLOW_UP_DUE, Kind.FOLLOW_UP_OVERDUE]
+    if role == Role.ADMIN:
+        return list(Kind)
+    return []
+
+
+def email_preferences(user) -> dict[str, bool]:
+    chosen = dict(EmailPreference.objects.filter(user=user).values_list("kind", "email"))
+    return {kind.value: chosen.get(kind.value, True) for kind in email_kinds_for(user)}
+
+
+def set_email_preferences(*, user, emailed_kinds: Iterable[str]) -> None:
+    """Email the user for exactly these kinds (of those their role receives)."""
+    wanted = set(emailed_kinds)
+    for kind in email_kinds_for(user):
+        EmailPreference.objects.update_or_create(user=user, kind=kind, defaults={"email": kind.value in wanted})

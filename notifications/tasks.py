@@ -1,0 +1,72 @@
+"""Celery jobs: event triggers enqueued on commit by the engagement services, the scans beat
+runs (entries stored in the database, editable in the admin), and email delivery with retries.
+
+Every job takes ids and may run twice: creation and sending are claimed in the database.
+"""
+
+import random
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+
+from . import services
+
+EMAILS_PER_JOB = 100
+
+
+def enqueue_emails(notification_ids) -> None:
+    """Send the new notifications' emails in chunks, once the rows are committed."""
+    for chunk in services.chunked(list(notification_ids), EMAILS_PER_JOB):
+        transaction.on_commit(lambda chunk=list(chunk): deliver_emails.delay(chunk))
+
+
+@shared_task(name="notifications.engagement_changed")
+def engagement_changed(engagement_id: int) -> int:
+    ids = services.notify_engagement_alert(engagement_id)
+    enqueue_emails(ids)
+    return len(ids)
+
+
+@shared_task(name="notifications.review_added")
+def review_added(review_id: int) -> int:
+    ids = services.notify_review(review_id)
+    enqueue_emails(ids)
+    return len(ids)
+
+
+@shared_task(name="notifications.daily_scan")
+def daily_scan() -> int:
+    """Agreements reaching 90, 30 and 7 days before expiry; follow-ups due tomorrow or overdue."""
+    ids = services.scan_expiring_agreements() + services.scan_follow_ups()
+    enqueue_emails(ids)
+    return len(ids)
+
+
+@shared_task(name="notifications.weekly_digest")
+def weekly_digest() -> int:
+    ids = services.send_weekly_digests()
+    enqueue_emails(ids)
+    return len(ids)
+
+
+@shared_task(name="notifications.sweep_emails")
+def sweep_emails() -> int:
+    ids = services.sweep_emails()
+    enqueue_emails(ids)
+    return len(ids)
+
+
+def backoff_seconds(retries: int) -> float:
+    """Exponential backoff with jitter, so a recovering mail server is not hit all at once."""
+    base = settings.NOTIFICATION_EMAIL_RETRY_SECONDS * 2**retries
+    return base + random.uniform(0, base / 2)
+
+
+@shared_task(bind=True, name="notifications.deliver_emails", max_retries=None)
+def deliver_emails(self, notification_ids: list[int]) -> None:
+    """Email these notifications; retry only the ones the mail server refused. Each record
+    counts its attempts and is marked failed after the last one, which ends the retries."""
+    failed = services.deliver_emails(notification_ids)
+    if failed:
+        raise self.retry(args=[failed], countdown=backoff_seconds(self.request.retries))
