@@ -11,6 +11,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("imports/", include("imports.urls")),
     path("", include("engagements.urls")),
+    path("", include("cities.urls")),
     # Last: its `cities/<slug>/` must not shadow fixed paths such as `cities/search/`.
     path("", include("dashboards.urls")),
 ]

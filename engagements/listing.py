@@ -1,0 +1,71 @@
+"""What every list page does the same way: the shared FilterSet reads the URL, the list is sorted,
+paged and counted, and `?format=csv` exports exactly the rows the filters select."""
+
+from dataclasses import dataclass
+
+from django import forms
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+
+from diplomacy.csv_export import streaming_csv_response
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Column:
+    """A sortable column: its heading and the `ordering` value it sorts by."""
+
+    label: str
+    ordering: str = ""
+
+
+def list_page(
+    request,
+    *,
+    queryset,
+    filterset_class,
+    template: str,
+    columns: list[Column],
+    csv_name: str,
+    csv_header: list[str],
+    csv_row,
+    context: dict | None = None,
+):
+    filterset = filterset_class(request.GET, queryset=queryset, request=request)
+    _friendlier_widgets(filterset.form)
+    rows = filterset.qs if filterset.is_valid() else queryset.none()
+    if request.GET.get("format") == "csv":
+        records = (dict(zip(csv_header, csv_row(row), strict=True)) for row in rows.iterator(chunk_size=2000))
+        return streaming_csv_response(csv_name, csv_header, records)
+    paginator = Paginator(rows, PAGE_SIZE)
+    try:
+        page = paginator.page(request.GET.get("page") or 1)
+    except Exception as error:  # noqa: BLE001 - any bad page number is "no such page"
+        raise Http404("No such page.") from error
+    current = request.GET.get("ordering", "")
+    return render(
+        request,
+        template,
+        {
+            "filter": filterset,
+            "page": page,
+            "count": paginator.count,
+            "columns": columns,
+            "ordering": current,
+            "filtered": any(value for key, value in request.GET.items() if key not in ("page", "ordering")),
+            **(context or {}),
+        },
+    )
+
+
+def _friendlier_widgets(form) -> None:
+    """Choices as tick boxes and dates as date pickers: easier by keyboard and on a phone than
+    multiple-select boxes and free text."""
+    for field in form.fields.values():
+        if isinstance(field, forms.MultipleChoiceField | forms.ModelMultipleChoiceField):
+            field.widget = forms.CheckboxSelectMultiple()
+            field.widget.choices = field.choices
+        elif isinstance(field, forms.DateField):
+            field.widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
