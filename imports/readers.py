@@ -33,6 +33,7 @@ MAX_CELL_CHARS = 131_072
 csv.field_size_limit(2**31 - 1)
 
 JSON_BUFFER_LIMIT = 32 * 1024 * 1024
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _SNIFF_BYTES = 64 * 1024
 
 
@@ -75,6 +76,12 @@ def normalise_column(name) -> str:
 
 def shorten(value: str, limit: int = 200) -> str:
     return value if len(value) <= limit else f"{value[:limit]}… ({len(value):,} characters)"
+
+
+def unguard(text: str) -> str:
+    """Undo the `'` that CSV exports put before a cell a spreadsheet would take for a formula
+    (`'=SUM(...)`), so an exported file imports back as it was."""
+    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_PREFIXES else text
 
 
 def check_cell(column: str, text: str, problems: list) -> str:
@@ -151,7 +158,7 @@ class CsvReader:
         values = {}
         for column, cell in zip(self.columns, cells, strict=False):
             if column:
-                values[column] = check_cell(column, cell.strip(), problems)
+                values[column] = check_cell(column, unguard(cell.strip()), problems)
             elif cell.strip():
                 problems.append(("", shorten(cell.strip()), "This cell is in a column without a name in the header."))
         extra = [cell for cell in cells[len(self.columns) :] if cell.strip()]
@@ -299,6 +306,7 @@ class JsonReader:
             position += 1
         else:
             while True:
+                next_char()
                 try:
                     item, end = decoder.raw_decode(buffer, position)
                     # A number cut at the buffer's end would decode as a shorter number.

@@ -246,6 +246,10 @@ def process_rows(job: ImportJob, rows: list[SourceRow], kind: Kind, context: Imp
 
     candidates = []
     for source in rows:
+        if source.problems and not source.values:
+            # Nothing readable (a JSON item that is not an object): report that alone.
+            reject(source.number, source.problems)
+            continue
         row = RowReader(source, context)
         candidate = kind.parse(row)
         if candidate is None:
