@@ -30,9 +30,7 @@ EXPIRY_HORIZON_DAYS = 90
 EXPIRING_SHOWN = 50
 MOST_ACTIVE_CITIES = 15
 LIVE_AGREEMENT_STATUSES = (Agreement.Status.SIGNED, Agreement.Status.ACTIVE)
-US_STATES = {
-    subdivision.code: subdivision.name for subdivision in pycountry.subdivisions.get(country_code="US")
-}
+US_STATES = {subdivision.code: subdivision.name for subdivision in pycountry.subdivisions.get(country_code="US")}
 
 
 def state_label(code: str | None) -> str:
@@ -250,6 +248,8 @@ def watched_countries() -> set[str]:
 def network_members(network: Network, today: dt.date):
     return (
         network.memberships.select_related("city__country")
-        .annotate(active=Case(When(active_membership_q(today), then=Value(1)), default=Value(0), output_field=IntegerField()))
+        .annotate(
+            active=Case(When(active_membership_q(today), then=Value(1)), default=Value(0), output_field=IntegerField())
+        )
         .order_by("-active", "joined_on", "city__name", "pk")
     )

@@ -109,7 +109,9 @@ def _chart(board: Dashboard, params: QueryDict, name: str, csv_name: str) -> dic
         "rows": rows,
         "total": sum(counts.values()),
         "svg": month_columns(list(counts), counts) if name == "month" else horizontal_bars(rows),
-        "csv_url": f"{reverse(csv_name, args=[name])}?{params.urlencode()}" if params else reverse(csv_name, args=[name]),
+        "csv_url": f"{reverse(csv_name, args=[name])}?{params.urlencode()}"
+        if params
+        else reverse(csv_name, args=[name]),
     }
 
 
@@ -200,12 +202,17 @@ def dashboard_csv(request, chart: str):
         return csv_response(
             "agreements-expiring.csv",
             ["id", "title", "city", "kind", "status", "expires_on"],
-            ([a.pk, a.title, a.city.label, a.get_kind_display(), a.get_status_display(), a.expires_on] for a in agreements),
+            (
+                [a.pk, a.title, a.city.label, a.get_kind_display(), a.get_status_display(), a.expires_on]
+                for a in agreements
+            ),
         )
     if chart not in CHARTS:
         raise Http404
     return csv_response(
-        f"engagements-by-{chart}.csv", ["key", "label", "count"], ((r["key"], r["label"], r["count"]) for r in board.rows(chart))
+        f"engagements-by-{chart}.csv",
+        ["key", "label", "count"],
+        ((r["key"], r["label"], r["count"]) for r in board.rows(chart)),
     )
 
 
@@ -230,7 +237,9 @@ def public_portal(request):
         "engagement_page": engagement_page,
         "agreement_page": agreement_page,
         "countries": countries,
-        "map": world_map({row["key"]: row["count"] for row in countries}, {row["key"]: row["label"] for row in countries}),
+        "map": world_map(
+            {row["key"]: row["count"] for row in countries}, {row["key"]: row["label"] for row in countries}
+        ),
         "page_query": _without(params, "page"),
         "agreement_page_query": _without(params, "agreement_page"),
     }
@@ -387,9 +396,7 @@ def review_queue(request):
         "state_query": _without(_without_params(request.GET, "page"), "state"),
         "here": request.get_full_path(),
         "portfolio": _portfolio_label(request.user),
-        "status_label": dict(Engagement.ReviewStatus.choices).get(
-            queue.data.get("review_status"), "any review status"
-        ),
+        "status_label": dict(Engagement.ReviewStatus.choices).get(queue.data.get("review_status"), "any review status"),
         **_filter_choices(),
     }
     return render(request, "dashboards/review_queue.html", context)
@@ -435,9 +442,10 @@ def review_engagement(request, pk: int):
         }
         return render(request, "dashboards/_review_row.html", context, status=400 if error else 200)
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = reverse("review")
     if error:
         messages.error(request, f"“{engagement.title}” was not reviewed: {error}")
     return redirect(target)
-
