@@ -281,7 +281,9 @@ def send_weekly_digests(now: dt.datetime | None = None) -> list[int]:
         return []
     preload_access(liaisons)
     new_engagements = list(
-        Engagement.objects.filter(created_at__gt=since, created_at__lte=now).select_related("city").order_by("-created_at", "-id")
+        Engagement.objects.filter(created_at__gt=since, created_at__lte=now)
+        .select_related("city")
+        .order_by("-created_at", "-id")
     )
     flags = list(
         Review.objects.filter(decision=Review.Decision.FLAGGED, created_at__gt=since, created_at__lte=now)
