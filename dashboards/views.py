@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,14 +24,16 @@ from engagements.models import Agreement, Engagement, Review, Visibility
 from engagements.services import add_review
 from engagements.stats import count_engagements
 
-from .charts import horizontal_bars, month_columns
+from .charts import horizontal_bars, month_columns, month_keys
 from .csv import csv_response
 from .selectors import (
     EXPIRY_HORIZON_DAYS,
+    MAX_MONTHS_SHOWN,
     US_STATES,
     Dashboard,
     ReviewQueue,
     active_membership_q,
+    add_months,
     latest_reviews_first,
     network_members,
     state_label,
@@ -57,6 +59,8 @@ CHARTS = {
 DRILL_FILTERS = {"topic": "topic", "kind": "kind", "country": "counterpart_country", "state": "state", "city": "city"}
 DASHBOARD_FILTERS = ("start_after", "start_before", "state", "topic", "kind", "visibility")
 PAGE_SIZE = 25
+# Undated (proposed) agreements last.
+AGREEMENTS_NEWEST_FIRST = (F("signed_on").desc(nulls_last=True), "title", "pk")
 REVIEW_PAGE_SIZE = 50
 
 
@@ -224,7 +228,7 @@ def public_portal(request):
     params = request.GET
     board = Dashboard(request.user, params)
     engagements = board.engagements.select_related("city").order_by("-start_date", "-pk")
-    agreements = board.agreements.select_related("city").order_by("-signed_on", "title", "pk")
+    agreements = board.agreements.select_related("city").order_by(*AGREEMENTS_NEWEST_FIRST)
     engagement_page = Paginator(engagements, PAGE_SIZE).get_page(params.get("page"))
     agreement_page = Paginator(agreements, PAGE_SIZE).get_page(params.get("agreement_page"))
     countries = count_engagements(board.engagements, "country")
@@ -273,7 +277,7 @@ def city_profile(request, slug: str):
     today = timezone.localdate()
     engagements = Engagement.objects.visible_to(request.user).filter(city=city)
     visible_agreements = Agreement.objects.visible_to(request.user).filter(city=city)
-    agreements = list(visible_agreements.prefetch_related("counterpart_cities").order_by("-signed_on", "title", "pk"))
+    agreements = list(visible_agreements.prefetch_related("counterpart_cities").order_by(*AGREEMENTS_NEWEST_FIRST))
     memberships = list(
         city.memberships.select_related("network")
         .annotate(is_active=Count("pk", filter=active_membership_q(today)))
@@ -301,6 +305,9 @@ def city_profile(request, slug: str):
         partner_counts[row["country_id"]] = partner_counts.get(row["country_id"], 0) + row["count"]
         names[row["country_id"]] = row["country__name"]
     months = count_engagements(engagements, "month")
+    month_counts = {row["key"]: row["count"] for row in months}
+    # Every month from the first engagement to the last, empty ones included, at most ten years.
+    shown_months = month_keys(*_month_span(months)) if months else []
     partners = sorted(
         (
             {"key": iso2, "label": names[iso2], "count": count, "agreements": agreement_counts.get(iso2, 0)}
@@ -318,7 +325,7 @@ def city_profile(request, slug: str):
         "timeline_month_chart": {
             "name": "month",
             "title": "Engagements per month",
-            "svg": month_columns([row["key"] for row in months], {row["key"]: row["count"] for row in months}),
+            "svg": month_columns(shown_months, month_counts),
         },
         "months": months,
         "partners": partners,
@@ -326,6 +333,12 @@ def city_profile(request, slug: str):
         "active_memberships": sum(1 for membership in memberships if membership.is_active),
     }
     return render(request, "dashboards/city.html", context)
+
+
+def _month_span(months: list[dict]) -> tuple[dt.date, dt.date]:
+    last = dt.date.fromisoformat(f"{months[-1]['key']}-01")
+    first = dt.date.fromisoformat(f"{months[0]['key']}-01")
+    return max(first, add_months(last, -(MAX_MONTHS_SHOWN - 1))), last
 
 
 @require_GET

@@ -72,7 +72,17 @@ def _ring(arcs: list, indexes: list[int]) -> list[tuple[float, float]]:
         arc = arcs[index] if index >= 0 else arcs[~index][::-1]
         # Consecutive arcs share their joining point.
         points.extend(arc[1:] if points else arc)
-    return points
+    return _unwrapped(points)
+
+
+def _unwrapped(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A ring crossing the antimeridian (Russia's Chukotka, Fiji) would be drawn as a line across
+    the whole map; keep it on the side where most of it lies, the rest past the map's edge."""
+    if not any(abs(a[0] - b[0]) > 180 for a, b in zip(points, points[1:], strict=False)):
+        return points
+    if sum(1 for longitude, _ in points if longitude > 0) * 2 >= len(points):
+        return [(longitude + 360 if longitude < 0 else longitude, latitude) for longitude, latitude in points]
+    return [(longitude - 360 if longitude > 0 else longitude, latitude) for longitude, latitude in points]
 
 
 @cache
