@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.policy import Action, can, home_city_ids, is_admin, role_of
+from accounts.policy import Action, can, home_city_ids, is_admin
 from cities.forms import OrganizationForm
 from cities.models import City, Country, Organization
 from cities.services import save_organization
@@ -33,17 +33,6 @@ from .history import history_entries
 from .listing import Column, list_page
 from .models import Agreement, Engagement, FollowUp, Participant, Review, Visibility
 from .services import StaleEdit, complete_follow_up, save_agreement, save_engagement, save_follow_up
-
-
-def home(request):
-    """The front page; each role's own desk replaces this as the pages are built."""
-    user = request.user
-    context = {
-        "role": role_of(user),
-        "engagements": Engagement.objects.visible_to(user).select_related("city")[:20],
-        "agreements": Agreement.objects.visible_to(user).select_related("city")[:20],
-    }
-    return render(request, "home.html", context)
 
 
 def may_log_records(user) -> bool:
