@@ -269,7 +269,7 @@ RELATION_COLUMNS = {
 DERIVED = "counterpart_countries"
 
 
-@dataclass
+@dataclass(eq=False)
 class _Plan:
     """What one candidate will do to the database."""
 
@@ -533,8 +533,9 @@ class CityRecordKind(Kind):
             ]
             through.objects.bulk_create(rows)
             per_record = final.setdefault(relation, {})
+            replaced = {id(plan) for plan in replace}
             for plan in plans:
-                if plan not in replace:
+                if id(plan) not in replaced:
                     per_record[plan.instance.pk] = current[relation].get(plan.instance.pk, [])
             for row in rows:
                 per_record.setdefault(getattr(row, f"{source}_id"), []).append((row.pk, getattr(row, f"{target}_id")))

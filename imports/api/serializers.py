@@ -37,24 +37,15 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
 
 class ImportJobDetailSerializer(ImportJobSerializer):
-    errors = serializers.SerializerMethodField()
-    errors_truncated = serializers.SerializerMethodField()
+    """The job with its row errors. `errors` is added in `to_representation`: as a declared field
+    its name would hide the serializer's own `errors`."""
 
-    class Meta(ImportJobSerializer.Meta):
-        fields = [*ImportJobSerializer.Meta.fields, "errors", "errors_truncated"]
-        read_only_fields = fields
-
-    @staticmethod
-    def _errors(job) -> list[dict]:
-        if not hasattr(job, "_inline_errors"):
-            job._inline_errors = [e.as_dict() for e in job.row_errors.order_by("row", "id")[: ERRORS_INLINE + 1]]
-        return job._inline_errors
-
-    def get_errors(self, job) -> list[ImportErrorSerializer]:
-        return self._errors(job)[:ERRORS_INLINE]
-
-    def get_errors_truncated(self, job) -> bool:
-        return len(self._errors(job)) > ERRORS_INLINE
+    def to_representation(self, job):
+        data = super().to_representation(job)
+        errors = [error.as_dict() for error in job.row_errors.order_by("row", "id")[: ERRORS_INLINE + 1]]
+        data["errors"] = errors[:ERRORS_INLINE]
+        data["errors_truncated"] = len(errors) > ERRORS_INLINE
+        return data
 
 
 class ImportJobCreateSerializer(serializers.Serializer):

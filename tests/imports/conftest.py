@@ -7,6 +7,7 @@ in population to make `Springfield, US` ambiguous.
 import pytest
 
 from tests import factories
+from tests.celery_worker import live_worker  # noqa: F401  (the real-worker fixture, for test_worker.py)
 
 
 @pytest.fixture(autouse=True)
