@@ -38,6 +38,8 @@ class CityRecordForm(forms.ModelForm):
             city.widget = forms.HiddenInput()
             city.initial = next(iter(home_city_ids(user)))
         self.fields["city"] = city
+        self.fields["kind"].choices = [("", "Choose a kind…"), *self._meta.model.Kind.choices]
+        self.label_suffix = ""
         self.fields["visibility"].widget = forms.RadioSelect(choices=Visibility.choices)
         self.fields["title"].widget.attrs.update(autofocus=True)
         if self.instance.pk:
@@ -198,6 +200,10 @@ class ParticipantForm(forms.Form):
     title = forms.CharField(max_length=200, required=False, label="Title or role")
     organization = forms.CharField(max_length=255, required=False, label="Organisation")
     side = forms.ChoiceField(choices=Participant.Side.choices, initial=Participant.Side.HOME)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
 
 ParticipantFormSet = forms.formset_factory(ParticipantForm, extra=1, can_delete=True, max_num=200, validate_max=True)

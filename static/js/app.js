@@ -135,9 +135,17 @@
       }
       return;
     }
-    revealScriptOnlyControls(target);
-    var focus = target.querySelector("[data-autofocus]");
-    if (focus) focus.focus();
+  });
+
+  // A swapped-in fragment (e.g. the new-organisation panel) may bring buttons that need this
+  // script, and a message that should take the focus so it is read out.
+  document.addEventListener("htmx:afterSettle", function () {
+    revealScriptOnlyControls(document);
+    var focus = document.querySelector("[data-autofocus]");
+    if (focus) {
+      focus.removeAttribute("data-autofocus");
+      focus.focus();
+    }
   });
 
   // --- Formset rows (participants): add in place; removal is the row's own checkbox. ---------

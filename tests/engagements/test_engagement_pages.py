@@ -93,6 +93,7 @@ def test_new_engagement_form_starts_from_the_home_city_today_and_internal(staff_
 
 
 def test_staff_log_an_engagement_with_a_typed_city_and_an_inline_organisation(staff_a, city_a, foreign_city):
+    factories.topic("trade-investment")
     response = client_for(staff_a).post(
         reverse("engagement-create"),
         form_data(
