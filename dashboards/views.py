@@ -3,7 +3,6 @@ public portal and the liaison review queue."""
 
 import calendar
 import datetime as dt
-from importlib import import_module
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Role
 from accounts.policy import portfolio_states, reads_internal, reviews_engagements, role_of
 from cities.models import City, Network, Topic
+from engagements.desk import staff_desk
 from engagements.models import Agreement, Engagement, Review, Visibility
 from engagements.services import add_review
 from engagements.stats import count_engagements
@@ -69,18 +69,10 @@ def home(request):
     else (anonymous visitors and partners) the public portal."""
     role = role_of(request.user)
     if role == Role.STAFF:
-        return _staff_desk()(request)
+        return staff_desk(request)
     if role in (Role.LIAISON, Role.ADMIN):
         return dashboard(request)
     return public_portal(request)
-
-
-def _staff_desk():
-    """The staff desk lives with the engagement pages; until it ships, staff get the dashboard."""
-    try:
-        return import_module("engagements.desk").staff_desk
-    except ImportError:
-        return dashboard
 
 
 def _drill_query(params: QueryDict, chart: str, key) -> str | None:

@@ -50,6 +50,12 @@ def test_liaisons_and_admins_land_on_the_dashboard(client, cast, viewer):
     assert "National dashboard" in response.content.decode()
 
 
+def test_staff_land_on_their_city_desk(client, staff_a):
+    client.force_login(staff_a)
+    html = client.get(reverse("home")).content.decode()
+    assert "Recent liaison reviews" in html and "National dashboard" not in html
+
+
 @pytest.mark.parametrize(
     ("viewer", "expected"),
     [("anonymous", 1), ("partner", 1), ("staff_b", 2), ("staff_a", 3), ("liaison", 3)],
