@@ -21,6 +21,14 @@ QUERY_SUFFIX = "_query"
 SUGGESTION_LIMIT = 8
 
 
+class PlainLabels:
+    """Labels without a trailing colon: the layout already sets them apart."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 class PickerWidget(forms.Widget):
     """Chips for the chosen records plus a text box for adding more (see the module docstring)."""
 
@@ -228,7 +236,7 @@ def owner_city_field(user, *, label="City"):
     return forms.ModelChoiceField(queryset=home_city_choices(user), label=label, empty_label=None)
 
 
-class OrganizationForm(forms.ModelForm):
+class OrganizationForm(PlainLabels, forms.ModelForm):
     """A new counterpart organisation, created inline from a record form (prefix `organization`)."""
 
     website = forms.URLField(required=False, max_length=200, assume_scheme="https")
@@ -248,7 +256,7 @@ class OrganizationForm(forms.ModelForm):
         pass
 
 
-class MembershipForm(forms.Form):
+class MembershipForm(PlainLabels, forms.Form):
     network = forms.ModelChoiceField(queryset=Network.objects.order_by("name"))
     role = forms.ChoiceField(choices=NetworkMembership.Role.choices, initial=NetworkMembership.Role.MEMBER)
     joined_on = forms.DateField(required=False, widget=DateInput, label="Joined on")
@@ -267,7 +275,7 @@ class MembershipForm(forms.Form):
         return data
 
 
-class OfficeForm(forms.ModelForm):
+class OfficeForm(PlainLabels, forms.ModelForm):
     website = forms.URLField(required=False, max_length=200, assume_scheme="https")
 
     class Meta:
@@ -276,7 +284,10 @@ class OfficeForm(forms.ModelForm):
             "name", "established_on", "head_name", "head_title", "staff_count",
             "website", "email", "phone", "mandate", "is_active",
         ]
-        labels = {"name": "Office name", "head_name": "Head of office", "head_title": "Head's title"}
+        labels = {
+            "name": "Office name", "head_name": "Head of office", "head_title": "Head's title",
+            "is_active": "The office is active",
+        }
         widgets = {"established_on": DateInput, "mandate": forms.Textarea(attrs={"rows": 4})}
 
     def _post_clean(self):

@@ -5,7 +5,7 @@ from django import forms
 
 from accounts.models import Role, User
 from accounts.policy import home_city_ids, is_admin
-from cities.forms import CityPickerField, DateInput, OrganizationPickerField, owner_city_field
+from cities.forms import CityPickerField, DateInput, OrganizationPickerField, PlainLabels, owner_city_field
 from cities.models import Topic
 
 from .models import Agreement, Engagement, FollowUp, Participant, Visibility
@@ -13,7 +13,7 @@ from .models import Agreement, Engagement, FollowUp, Participant, Visibility
 RELATIONS = ("counterpart_cities", "counterpart_organizations", "topics")
 
 
-class CityRecordForm(forms.ModelForm):
+class CityRecordForm(PlainLabels, forms.ModelForm):
     """What agreements and engagements share: owner city, counterparts, topics, visibility and
     the version the person started editing from."""
 
@@ -39,7 +39,6 @@ class CityRecordForm(forms.ModelForm):
             city.initial = next(iter(home_city_ids(user)))
         self.fields["city"] = city
         self.fields["kind"].choices = [("", "Choose a kind…"), *self._meta.model.Kind.choices]
-        self.label_suffix = ""
         self.fields["visibility"].widget = forms.RadioSelect(choices=Visibility.choices)
         self.fields["title"].widget.attrs.update(autofocus=True)
         if self.instance.pk:
@@ -195,15 +194,11 @@ class AgreementForm(CityRecordForm):
         return super().service_data(scalar_fields)
 
 
-class ParticipantForm(forms.Form):
+class ParticipantForm(PlainLabels, forms.Form):
     name = forms.CharField(max_length=200)
     title = forms.CharField(max_length=200, required=False, label="Title or role")
     organization = forms.CharField(max_length=255, required=False, label="Organisation")
     side = forms.ChoiceField(choices=Participant.Side.choices, initial=Participant.Side.HOME)
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
 
 
 ParticipantFormSet = forms.formset_factory(ParticipantForm, extra=1, can_delete=True, max_num=200, validate_max=True)
@@ -225,7 +220,7 @@ def participant_data(formset) -> list[dict]:
     ]
 
 
-class FollowUpForm(forms.ModelForm):
+class FollowUpForm(PlainLabels, forms.ModelForm):
     class Meta:
         model = FollowUp
         fields = ["description", "due_on", "assignee"]

@@ -60,9 +60,30 @@ def list_page(
     )
 
 
+# Labels for people rather than for API documentation.
+FILTER_LABELS = {
+    "q": "Search titles and summaries",
+    "state": "State",
+    "start_after": "Starting on or after",
+    "start_before": "Starting on or before",
+    "signed_after": "Signed on or after",
+    "signed_before": "Signed on or before",
+    "expires_after": "Expiring on or after",
+    "expires_before": "Expiring on or before",
+    "counterpart_city": "Counterpart city (id)",
+    "agreement": "Agreement (id)",
+}
+
+
 def _friendlier_widgets(form) -> None:
     """Choices as tick boxes and dates as date pickers: easier by keyboard and on a phone than
     multiple-select boxes and free text."""
+    form.label_suffix = ""
+    for name, label in FILTER_LABELS.items():
+        if name in form.fields:
+            form.fields[name].label = label
+    if "state" in form.fields:
+        form.fields["state"].widget.attrs.update(placeholder="e.g. US-CA", size=8)
     for field in form.fields.values():
         if isinstance(field, forms.MultipleChoiceField | forms.ModelMultipleChoiceField):
             field.widget = forms.CheckboxSelectMultiple()

@@ -84,7 +84,7 @@ def test_staff_log_find_export_and_edit_an_engagement(page, live_server, world):
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Export CSV").click()
-    rows = list(csv.DictReader(io.StringIO(open(download_info.value.path(), encoding="utf-8-sig").read())))
+    rows = list(csv.DictReader(io.StringIO(download_info.value.path().read_text(encoding="utf-8-sig"))))
     assert [(row["title"], row["counterpart_cities"]) for row in rows] == [("Delegation from Nagoya <b>City</b>", "Nagoya, JP")]
 
     page.get_by_role("link", name="Delegation from Nagoya <b>City</b>").click()

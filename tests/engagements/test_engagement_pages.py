@@ -7,10 +7,11 @@ import io
 import re
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from engagements.desk import staff_desk
 from engagements.models import Engagement
 from engagements.services import save_engagement
 from tests import factories
@@ -324,9 +325,6 @@ def test_markup_in_title_and_summary_is_shown_as_text_everywhere(staff_a, city_a
         assert "<script>alert" not in html, url
         assert "<img src=x" not in html, url
         assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html, url
-    from engagements.desk import staff_desk
-    from django.test import RequestFactory
-
     request = RequestFactory().get("/")
     request.user = staff_a
     desk_html = staff_desk(request).content.decode()
