@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from accounts.policy import Action, can, home_city_ids, is_admin
 from engagements.history import history_entries
 from engagements.listing import Column, list_page
+from engagements.templatetags.drafts import mark_saved
 
 from .filters import MembershipFilterSet
 from .forms import (
@@ -168,6 +169,7 @@ def _membership_form(request, membership):
             for name, errors in getattr(error, "message_dict", {None: error.messages}).items():
                 form.add_error(name if name in form.fields else None, errors)
         else:
+            mark_saved(request)
             messages.success(request, f"Membership saved: {saved}.")
             return redirect("membership-detail", saved.pk)
     return render(request, "cities/membership_form.html", {"form": form, "membership": membership})
@@ -215,6 +217,7 @@ def office_edit(request, slug):
             for name, errors in getattr(error, "message_dict", {None: error.messages}).items():
                 form.add_error(name if name in form.fields else None, errors)
         else:
+            mark_saved(request)
             messages.success(request, f"Office profile of {city.name} saved.")
             return redirect("office-edit", city.slug)
     history, truncated = history_entries(office) if office else ([], False)

@@ -33,6 +33,7 @@ from .history import history_entries
 from .listing import Column, list_page
 from .models import Agreement, Engagement, FollowUp, Participant, Review, Visibility
 from .services import StaleEdit, complete_follow_up, save_agreement, save_engagement, save_follow_up
+from .templatetags.drafts import mark_saved
 
 
 def may_log_records(user) -> bool:
@@ -279,6 +280,7 @@ def _record_form(request, *, form_class, record, save, template, noun):
             except _Rejected:
                 pass
             else:
+                mark_saved(request)
                 verb = "saved" if record else "logged"
                 messages.success(request, f"{noun.capitalize()} “{saved.title}” {verb}.")
                 return redirect(f"{noun}-detail", saved.pk)
@@ -388,6 +390,7 @@ def _follow_up_form(request, *, engagement, follow_up):
         except ValidationError as error:
             _put_errors(form, error)
         else:
+            mark_saved(request)
             messages.success(request, "Follow-up saved.")
             return redirect(reverse("engagement-detail", args=[engagement.pk]) + "#follow-ups")
     return render(

@@ -58,6 +58,7 @@
     }
     input.value = "";
     setOpen(input, false);
+    picker.dispatchEvent(new Event("draft:changed", { bubbles: true }));
     announce(picker, option.dataset.label + " added");
     input.focus();
   }
@@ -139,8 +140,10 @@
 
   // A swapped-in fragment (e.g. the new-organisation panel) may bring buttons that need this
   // script, and a message that should take the focus so it is read out.
-  document.addEventListener("htmx:afterSettle", function () {
+  document.addEventListener("htmx:afterSettle", function (event) {
     revealScriptOnlyControls(document);
+    var form = event.target.closest && event.target.closest("form[data-draft]");
+    if (form) form.dispatchEvent(new Event("draft:changed"));
     var focus = document.querySelector("[data-autofocus]");
     if (focus) {
       focus.removeAttribute("data-autofocus");
@@ -150,10 +153,7 @@
 
   // --- Formset rows (participants): add in place; removal is the row's own checkbox. ---------
 
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest("[data-add-row]");
-    if (!button) return;
-    var prefix = button.dataset.addRow;
+  function addRow(prefix) {
     var total = document.getElementById("id_" + prefix + "-TOTAL_FORMS");
     var template = document.getElementById(prefix + "-empty-row");
     var rows = document.getElementById(prefix + "-rows");
@@ -161,10 +161,146 @@
     var html = template.innerHTML.replace(/__prefix__/g, String(index)).replace(/__number__/g, String(index + 1));
     rows.insertAdjacentHTML("beforeend", html);
     total.value = String(index + 1);
-    var row = rows.lastElementChild;
-    var first = row.querySelector("input, select, textarea");
+    return rows.lastElementChild;
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-add-row]");
+    if (!button) return;
+    var first = addRow(button.dataset.addRow).querySelector("input, select, textarea");
     if (first) first.focus();
   });
 
-  document.addEventListener("DOMContentLoaded", function () { revealScriptOnlyControls(document); });
+  // --- Drafts: what was typed survives an expired session, a reload or a wrong click. ------
+  // Kept in this tab's sessionStorage only (gone when the tab closes or on sign-out), and
+  // dropped once the server confirms the form was saved (<meta name="saved-draft">).
+
+  var DRAFT = "draft:";
+
+  function draftKey() { return DRAFT + location.pathname; }
+
+  function snapshot(form) {
+    var fields = [];
+    var pickers = {};
+    form.querySelectorAll("[data-picker]").forEach(function (picker) {
+      pickers[picker.dataset.name] = Array.from(picker.querySelectorAll(".chips input:checked")).map(function (box) {
+        return [box.value, box.parentElement.textContent.trim()];
+      });
+    });
+    Array.from(form.elements).forEach(function (el) {
+      if (!el.name || el.name === "csrfmiddlewaretoken" || pickers[el.name] || /^(submit|button|file)$/.test(el.type)) return;
+      if (el.type === "checkbox" || el.type === "radio") {
+        fields.push([el.name, el.value, el.checked]);
+      } else {
+        fields.push([el.name, el.value, null]);
+      }
+    });
+    return { fields: fields, pickers: pickers };
+  }
+
+  function restore(form, draft) {
+    Object.keys(draft.pickers).forEach(function (name) {
+      var picker = form.querySelector('[data-picker][data-name="' + CSS.escape(name) + '"]');
+      if (!picker) return;
+      var chips = picker.querySelector(".chips");
+      chips.innerHTML = "";
+      draft.pickers[name].forEach(function (chip) {
+        var item = document.createElement("li");
+        var label = document.createElement("label");
+        var box = document.createElement("input");
+        label.className = "chip";
+        box.type = "checkbox";
+        box.name = name;
+        box.value = chip[0];
+        box.checked = true;
+        label.appendChild(box);
+        label.appendChild(document.createTextNode(" " + chip[1]));
+        item.appendChild(label);
+        chips.appendChild(item);
+      });
+    });
+    draft.fields.forEach(function (field) {
+      var name = field[0];
+      var total = /^(.*)-TOTAL_FORMS$/.exec(name);
+      if (total) {
+        var current = form.elements[name];
+        while (current && parseInt(current.value, 10) < parseInt(field[1], 10)) addRow(total[1]);
+      }
+    });
+    draft.fields.forEach(function (field) {
+      var name = field[0], value = field[1], checked = field[2];
+      if (checked !== null) {
+        var box = form.querySelector('[name="' + CSS.escape(name) + '"][value="' + CSS.escape(value) + '"]');
+        if (box) box.checked = checked;
+      } else if (!/-TOTAL_FORMS$/.test(name)) {
+        var el = form.elements[name];
+        if (el && "value" in el) el.value = value;
+      }
+    });
+  }
+
+  function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+
+  function watchDraft(form) {
+    var key = draftKey();
+    var initial = snapshot(form);
+    var saved = null;
+    try { saved = JSON.parse(sessionStorage.getItem(key) || "null"); } catch (e) { saved = null; }
+    var timer = null;
+    function save() {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var now = snapshot(form);
+        if (same(now, initial)) return;
+        now.savedAt = Date.now();
+        try { sessionStorage.setItem(key, JSON.stringify(now)); } catch (e) { /* storage full or off */ }
+      }, 250);
+    }
+    form.addEventListener("input", save);
+    form.addEventListener("change", save);
+    form.addEventListener("draft:changed", save);
+
+    // A form the server sent back with errors or a conflict already holds what was typed.
+    if (!saved || form.hasAttribute("data-draft-bound") || same({ fields: saved.fields, pickers: saved.pickers }, initial)) return;
+    var time = new Date(saved.savedAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    var banner = document.createElement("div");
+    banner.className = "draft-banner";
+    banner.setAttribute("role", "region");
+    banner.setAttribute("aria-label", "Unsaved changes");
+    banner.tabIndex = -1;
+    banner.innerHTML = '<p><strong>Unsaved changes found.</strong> What you typed here at <span data-time></span> was not saved (for example because your session ended).</p>' +
+      '<p><button type="button" class="primary" data-restore>Restore my changes</button> <button type="button" data-discard>Discard them</button></p>';
+    banner.querySelector("[data-time]").textContent = time;
+    form.parentNode.insertBefore(banner, form);
+    banner.querySelector("[data-restore]").addEventListener("click", function () {
+      restore(form, saved);
+      banner.remove();
+      var first = form.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+      save();
+    });
+    banner.querySelector("[data-discard]").addEventListener("click", function () {
+      sessionStorage.removeItem(key);
+      banner.remove();
+    });
+    banner.focus();
+  }
+
+  function forgetSavedDrafts() {
+    document.querySelectorAll('meta[name="saved-draft"]').forEach(function (meta) {
+      sessionStorage.removeItem(DRAFT + meta.content);
+    });
+  }
+
+  document.addEventListener("submit", function (event) {
+    if (event.target.matches("[data-sign-out]")) {
+      Object.keys(sessionStorage).forEach(function (key) { if (key.indexOf(DRAFT) === 0) sessionStorage.removeItem(key); });
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    revealScriptOnlyControls(document);
+    forgetSavedDrafts();
+    document.querySelectorAll("form[data-draft]").forEach(watchDraft);
+  });
 })();

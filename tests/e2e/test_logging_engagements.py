@@ -248,3 +248,45 @@ def test_pages_fit_a_phone_screen(page, live_server, world):
         overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{path} scrolls sideways on a phone by {overflow}px"
     screenshot(page, "phone-engagement-list")
+
+
+def test_work_typed_when_the_session_expired_is_restored_after_signing_in_again(page, live_server, world):
+    from django.contrib.sessions.models import Session
+
+    login(page, live_server, "alice", PASSWORD)
+    page.goto(f"{live_server.url}/engagements/new/")
+    page.locator("#id_title").fill("Delegation from Berlin")
+    page.locator("#id_kind").select_option(label="Inbound delegation")
+    pick_city(page, "Counterpart cities", "berl", "Berlin, DE")
+    page.get_by_role("button", name="Add participant").click()
+    page.locator("#id_participants-1-name").fill("Ms Giffey")
+    page.get_by_label("Summary").fill("Two days of meetings on housing.")
+    page.wait_for_timeout(400)  # the draft is kept a moment after the last keystroke
+
+    Session.objects.all().delete()  # two hours without activity
+    page.get_by_role("button", name="Log engagement").click()
+    expect(page.get_by_text("Please sign in to continue")).to_be_visible()
+    assert not Engagement.objects.exists()
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    page.wait_for_url("**/engagements/new/")
+    banner = page.get_by_role("region", name="Unsaved changes")
+    expect(banner).to_be_visible()
+    screenshot(page, "draft-restore-offered")
+    banner.get_by_role("button", name="Restore my changes").click()
+    expect(page.locator("#id_title")).to_have_value("Delegation from Berlin")
+    expect(page.locator("#id_counterpart_cities_chips .chip")).to_have_text("Berlin, DE")
+    expect(page.locator("#id_participants-1-name")).to_have_value("Ms Giffey")
+    expect(page.get_by_label("Summary")).to_have_value("Two days of meetings on housing.")
+    page.get_by_role("button", name="Log engagement").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delegation from Berlin")
+    engagement = Engagement.objects.get()
+    assert engagement.participants.get().name == "Ms Giffey"
+    assert [c.name for c in engagement.counterpart_cities.all()] == ["Berlin"]
+
+    # Once saved, the draft is gone: a new form starts clean.
+    page.goto(f"{live_server.url}/engagements/new/")
+    expect(page.locator("#id_title")).to_have_value("")
+    expect(page.get_by_role("region", name="Unsaved changes")).to_have_count(0)
