@@ -14,8 +14,9 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import connection
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -32,6 +33,7 @@ EXPIRY_NOTICE_DAYS = (7, 30, 90)
 EXPIRING_STATUSES = [Agreement.Status.SIGNED, Agreement.Status.ACTIVE, Agreement.Status.SUSPENDED]
 DIGEST_ITEMS_SHOWN = 50
 INSERT_BATCH = 500
+INSERT_BATCH_POSTGRES = 5000
 UNIQUE_KEY = ("recipient", "kind", "object_key", "period")
 
 
@@ -67,18 +69,33 @@ def create_notifications(notifications: Sequence[Notification]) -> list[int]:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     conflict = ", ".join(quote(meta.get_field(name).column) for name in UNIQUE_KEY)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    returning = f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote('id')}, {quote('email_state')}"
+    # PostgreSQL takes one array per column, so the statement stays short whatever the number
+    # of rows (a VALUES list of thousands of placeholders costs more to build than to run).
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+        source = f"SELECT * FROM unnest({arrays})"  # noqa: S608
+    # Workers inserting the same events wait on each other's keys; taking them in one order
+    # everywhere means they queue instead of deadlocking.
+    ordered = sorted(notifications, key=lambda n: (n.recipient_id, n.kind, n.object_key, n.period))
     emailed = []
-    for batch in chunked(notifications, INSERT_BATCH):
-        params = [field.get_db_prep_save(field.pre_save(n, add=True), connection) for n in batch for field in fields]
-        # Names come from the model's metadata and every value is a parameter.
-        sql = (
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(batch))} "  # noqa: S608
-            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote('id')}, {quote('email_state')}"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            emailed.extend(pk for pk, state in cursor.fetchall() if state == EmailState.PENDING)
+    # One transaction: a worker that dies mid-way leaves no event half-announced.
+    with transaction.atomic():
+        for batch in chunked(ordered, INSERT_BATCH_POSTGRES if postgres else INSERT_BATCH):
+            rows = [
+                [field.get_db_prep_save(field.pre_save(n, add=True), connection) for field in fields] for n in batch
+            ]
+            if postgres:
+                params = [list(column) for column in zip(*rows, strict=True)]
+            else:
+                source = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(batch))
+                params = [value for row in rows for value in row]
+            # Names come from the model's metadata and every value is a parameter.
+            sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) {source} {returning}"  # noqa: S608
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                emailed.extend(pk for pk, state in cursor.fetchall() if state == EmailState.PENDING)
     return sorted(emailed)
 
 
@@ -201,12 +218,29 @@ def scan_expiring_agreements(today: dt.date | None = None) -> list[int]:
     """Tell the owning city's staff about each agreement that comes within 90, 30 and 7 days of
     its expiry, once per notice. A scan that missed days sends only the notice now due."""
     today = today or timezone.localdate()
+    # The period each agreement's notice would claim, so those already given are not read again.
+    notice_period = Concat(
+        Cast("expires_on", CharField()),
+        Value("/"),
+        Case(
+            *[
+                When(expires_on__lte=today + dt.timedelta(days=days), then=Value(f"{days}d"))
+                for days in EXPIRY_NOTICE_DAYS
+            ]
+        ),
+        output_field=CharField(),
+    )
+    given = Notification.objects.filter(
+        kind=Kind.AGREEMENT_EXPIRING, agreement=OuterRef("pk"), period=OuterRef("notice_period")
+    )
     agreements = list(
         Agreement.objects.filter(
             status__in=EXPIRING_STATUSES,
             expires_on__gte=today,
             expires_on__lte=today + dt.timedelta(days=max(EXPIRY_NOTICE_DAYS)),
         )
+        .alias(notice_period=notice_period)
+        .exclude(Exists(given))
         .select_related("city")
         .only("title", "visibility", "expires_on", "city__name", "city__subdivision", "city__country_id")
     )
@@ -237,9 +271,16 @@ def scan_follow_ups(today: dt.date | None = None) -> list[int]:
     """Tell each assignee about an open follow-up due tomorrow, and once when it is overdue."""
     today = today or timezone.localdate()
     tomorrow = today + dt.timedelta(days=1)
+    given = Notification.objects.filter(
+        follow_up=OuterRef("pk"), recipient=OuterRef("assignee"), period=Cast(OuterRef("due_on"), CharField())
+    )
     follow_ups = list(
         FollowUp.objects.open()
-        .filter(due_on__lte=tomorrow, assignee__is_active=True)
+        .filter(assignee__is_active=True)
+        .filter(
+            Q(due_on__lt=today) & ~Exists(given.filter(kind=Kind.FOLLOW_UP_OVERDUE))
+            | Q(due_on__gte=today, due_on__lte=tomorrow) & ~Exists(given.filter(kind=Kind.FOLLOW_UP_DUE))
+        )
         .select_related("engagement__city", "assignee")
     )
     preload_access({follow_up.assignee for follow_up in follow_ups})
