@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 from django.utils.text import slugify
@@ -488,7 +488,9 @@ class CityRecordKind(Kind):
         actor = context.actor if getattr(context.actor, "is_authenticated", False) else None
         creates = [plan.instance for plan in plans if plan.creating]
         updates = [plan for plan in plans if not plan.creating]
-        self.model.objects.bulk_create(creates)
+        for record in creates:
+            record.created_at = record.updated_at = now
+        insert_rows(self.model, creates)
         if updates:
             fields = {"version", "updated_at"}
             for plan in updates:
@@ -526,19 +528,15 @@ class CityRecordKind(Kind):
             stale = [plan.instance.pk for plan in replace if not plan.creating]
             if stale:
                 through.objects.filter(**{f"{source}_id__in": stale}).delete()
-            rows = [
-                through(**{f"{source}_id": plan.instance.pk, f"{target}_id": target_id})
-                for plan in replace
-                for target_id in plan.relations[relation]
-            ]
-            through.objects.bulk_create(rows)
+            rows = [(plan.instance.pk, target_id) for plan in replace for target_id in plan.relations[relation]]
+            ids = insert_values(through, [f"{source}_id", f"{target}_id"], rows)
             per_record = final.setdefault(relation, {})
             replaced = {id(plan) for plan in replace}
             for plan in plans:
                 if id(plan) not in replaced:
                     per_record[plan.instance.pk] = current[relation].get(plan.instance.pk, [])
-            for row in rows:
-                per_record.setdefault(getattr(row, f"{source}_id"), []).append((row.pk, getattr(row, f"{target}_id")))
+            for through_id, (record_id, target_id) in zip(ids, rows, strict=True):
+                per_record.setdefault(record_id, []).append((through_id, target_id))
         self._write_history(plans, final, actor, now)
         for plan in plans:
             # History was written above, in bulk; other receivers hear of the write as usual.
@@ -553,24 +551,72 @@ class CityRecordKind(Kind):
 
     def _write_history(self, plans, final, actor, now) -> None:
         manager = self.model.history
-        history = []
-        for creating in (True, False):
-            instances = [plan.instance for plan in plans if plan.creating == creating]
-            if instances:
-                history.extend(
-                    manager.bulk_history_create(instances, update=not creating, default_user=actor, default_date=now)
-                )
+        history = [
+            manager.model(
+                history_date=now, history_user=actor, history_change_reason="",
+                history_type="+" if plan.creating else "~",
+                **{field.attname: getattr(plan.instance, field.attname) for field in manager.model.tracked_fields},
+            )
+            for plan in plans
+        ]
+        insert_rows(manager.model, history)
         historical = manager.model
         for relation in RELATION_COLUMNS.values():
             field = next(f for f in historical._history_m2m_fields if f.name == relation)
             m2m_model = _m2m_history_model(self.model, field)
             _, source, target = self._through(relation)
             rows = [
-                m2m_model(history=entry, id=through_id, **{f"{source}_id": entry.id, f"{target}_id": target_id})
+                (entry.pk, through_id, entry.id, target_id)
                 for entry in history
                 for through_id, target_id in final[relation].get(entry.id, [])
             ]
-            m2m_model.objects.bulk_create(rows)
+            insert_values(m2m_model, ["history_id", "id", f"{source}_id", f"{target}_id"], rows)
+
+
+def insert_rows(model, instances: list) -> None:
+    """Insert new instances and give them their ids (see `insert_values`)."""
+    if not instances:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(instances)
+        return
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    # Field values go to COPY as they are: every field of these models holds a plain value
+    # (text, number, date, time, boolean, id) that psycopg adapts itself.
+    rows = [tuple(getattr(instance, field.attname) for field in fields) for instance in instances]
+    ids = insert_values(model, [field.attname for field in fields], rows)
+    for instance, pk in zip(instances, ids, strict=True):
+        setattr(instance, meta.pk.attname, pk)
+        instance._state.adding = False
+        instance._state.db = connection.alias
+
+
+def insert_values(model, attnames: list[str], rows: list[tuple]) -> list[int]:
+    """Insert rows of `attnames` values into `model`'s table; returns their new ids.
+
+    On PostgreSQL one query draws the ids from the table's sequence and one COPY writes the rows:
+    several times faster than `bulk_create`, which builds an INSERT of every value in Python.
+    """
+    if not rows:
+        return []
+    meta = model._meta
+    if connection.vendor != "postgresql":
+        created = model.objects.bulk_create([model(**dict(zip(attnames, row, strict=True))) for row in rows])
+        return [instance.pk for instance in created]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(rows)],
+        )
+        ids = [value for (value,) in cursor.fetchall()]
+        column_of = {field.attname: field.column for field in meta.concrete_fields}
+        columns = ", ".join(quote(column_of[name]) for name in [meta.pk.attname, *attnames])
+        with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for pk, row in zip(ids, rows, strict=True):
+                copy.write_row((pk, *row))
+    return ids
 
 
 def _m2m_history_model(model, field):

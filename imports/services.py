@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.policy import home_city_ids, is_admin
 
-from .kinds import CREATED, KINDS, UNCHANGED, UPDATED, Kind
+from .kinds import CREATED, KINDS, UNCHANGED, UPDATED, Kind, insert_values
 from .models import ImportJob, ImportRowError, ImportSeenKey
 from .readers import FileUnreadable, SourceRow, detect_format, open_reader
 from .rows import ImportContext, RowReader
@@ -272,9 +272,7 @@ def process_rows(job: ImportJob, rows: list[SourceRow], kind: Kind, context: Imp
                                     f"This row names the same record as row {seen_at}; a record may appear only once in a file.")])
         else:
             fresh.append(candidate)
-    ImportSeenKey.objects.bulk_create(
-        [ImportSeenKey(job_id=job.pk, digest=candidate.digest, row=candidate.row) for candidate in fresh]
-    )
+    insert_values(ImportSeenKey, ["job_id", "digest", "row"], [(job.pk, c.digest, c.row) for c in fresh])
     for candidate, outcome in zip(fresh, kind.apply(fresh, context, dry_run=job.dry_run), strict=True):
         if outcome.result == "error":
             reject(candidate.row, outcome.problems)
