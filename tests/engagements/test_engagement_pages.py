@@ -402,3 +402,20 @@ def test_csv_export_has_the_filtered_visible_rows_and_defuses_formulas(staff_a, 
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert [row["title"] for row in rows] == ["'=HYPERLINK(\"http://evil\")"]
     assert rows[0]["city"] == "Los Angeles, US-CA"
+
+
+def test_staff_of_several_cities_choose_the_city(city_a, city_b):
+    both = factories.UserFactory(username="dana", home_cities=[city_a, city_b])
+    client = client_for(both)
+    html = client.get(reverse("engagement-create")).content.decode()
+    assert '<select name="city"' in html and "Chicago, US-IL" in html and "Los Angeles, US-CA" in html
+    response = client.post(reverse("engagement-create"), form_data(city_b))
+    assert response.status_code == 302
+    assert Engagement.objects.get().city == city_b
+
+
+def test_an_untouched_new_organisation_panel_stays_quiet(staff_a, city_a):
+    response = client_for(staff_a).post(reverse("engagement-create"), form_data(city_a, title=""))
+    assert response.status_code == 200
+    assert response.context["org_form"].is_bound is False
+    assert "organization-name_error" not in response.content.decode()
