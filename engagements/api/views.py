@@ -15,6 +15,7 @@ from engagements import services
 from engagements.filters import AgreementFilterSet, EngagementFilterSet, FollowUpFilterSet
 from engagements.models import Engagement, FollowUp, Review
 from engagements.stats import GROUP_BY_CHOICES, count_engagements
+from rollups.pagination import EngagementPagination
 
 from .serializers import AgreementSerializer, EngagementSerializer, FollowUpSerializer, ReviewSerializer
 
@@ -143,6 +144,7 @@ class EngagementViewSet(VersionedRecordViewSet):
 
     serializer_class = EngagementSerializer
     filterset_class = EngagementFilterSet
+    pagination_class = EngagementPagination
     csv_filename = "engagements.csv"
     paginated_actions = frozenset({"list", "reviews"})
 

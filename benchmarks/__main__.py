@@ -1,0 +1,408 @@
+# ruff: noqa: S603, S607 - the benchmark runs its own fixed commands (manage.py, gunicorn, wrk, apt-get)
+"""`make bench`: the national-scale figures beside their baselines, measured in the same run.
+
+    .venv/bin/python -m benchmarks [--engagements 1000000] [--small 10000] [--full-import] [--skip-import]
+
+Builds the scale data once into its own PostgreSQL databases (reference data, then `seed_scale`;
+reused while they hold the right number of engagements), serves the app as in production
+(gunicorn, 2 sync workers, DEBUG=0, persistent connections) with the benchmark URLconf that adds
+a bare raw-SQL view, drives it with wrk, and prints a table of figure, value, baseline, ratio and
+target; bench/results/latest.json holds the same and the raw measurements.
+
+The machine may be shared: absolute numbers are noisy, ratios measured in the same run are not.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from . import database
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+RESULTS = ROOT / "bench" / "results"
+BENCH_USER = "bench-liaison"
+SELECTIVE = "counterpart_country=DE&topic=climate"
+DEEP_PAGE = 2000
+
+
+def log(message: str) -> None:
+    print(f"[{dt.datetime.now():%H:%M:%S}] {message}", flush=True)  # noqa: DTZ005 - a local clock for the reader
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    log("wrk is missing: installing it from Debian")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True)
+    found = shutil.which("wrk")
+    if not found:
+        subprocess.run([*sudo, "apt-get", "update", "-q"], check=True, capture_output=True)
+        subprocess.run([*sudo, "apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
+        found = shutil.which("wrk")
+    if not found:
+        sys.exit("wrk could not be installed; install it (apt-get install wrk) and run again.")
+    return found
+
+
+def django_env(url: str) -> dict:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+        "CONN_MAX_AGE": "600",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def manage(url: str, *args: str) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=django_env(url), capture_output=True, text=True, check=False
+    )
+    if result.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def bench_token(url: str) -> str:
+    manage(url, "adduser", BENCH_USER, "--role", "liaison", "--portfolio", "all")
+    return manage(url, "issuetoken", BENCH_USER).strip().splitlines()[-1]
+
+
+def probe(url: str, token: str, api_urls: list[str], typeahead: int) -> dict:
+    command = [PYTHON, "-m", "benchmarks.probe", "--user", BENCH_USER, "--token", token, "--typeahead", str(typeahead)]
+    for api_url in api_urls:
+        command += ["--api-url", api_url]
+    result = subprocess.run(command, cwd=ROOT, env=django_env(url), capture_output=True, text=True, check=False)
+    if result.returncode:
+        raise RuntimeError(f"probe failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+class Server:
+    """gunicorn as in production: 2 sync workers, DEBUG=0, persistent database connections."""
+
+    def __init__(self, url: str):
+        with socket.socket() as probe_socket:
+            probe_socket.bind(("127.0.0.1", 0))
+            self.port = probe_socket.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [
+                str(Path(PYTHON).parent / "gunicorn"),
+                "diplomacy.wsgi",
+                "--workers",
+                "2",
+                "--worker-class",
+                "sync",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=django_env(url),
+        )
+
+    def __enter__(self):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as response:  # noqa: S310 - our server
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.3)
+        self.__exit__()
+        raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def wrk(binary: str, url: str, *, seconds: int, connections: int, token: str | None = None) -> dict:
+    """Requests/s and latency percentiles of `url` under `connections` concurrent keep-alive clients."""
+    command = [binary, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "30s"]
+    if token:
+        command += ["-H", f"Authorization: Token {token}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+        value, unit = float(match[1]), match[2]
+        return value * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "non_2xx": int(errors[1]) if errors else 0,
+    }
+
+
+def run_script(url: str, module: str, *args: str) -> str:
+    """A benchmark script of another app, run as its docstring says, against `url`."""
+    env = {**django_env(url), "DJANGO_SETTINGS_MODULE": "diplomacy.settings", "DEBUG": "1"}
+    result = subprocess.run(
+        [PYTHON, "-m", module, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode:
+        raise RuntimeError(f"{module} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def import_figures(url: str, rows: int, memory_rows: int | None) -> dict:
+    if not (ROOT / "benchmarks" / "import_bench.py").exists():
+        return {"missing": "benchmarks/import_bench.py has not landed"}
+    output = run_script(url, "benchmarks.import_bench", "--rows", str(rows))
+    figures = {
+        "rows": rows,
+        "import_rps": float(re.search(r"^import:.*= ([\d,]+) rows/s", output, re.MULTILINE)[1].replace(",", "")),
+        "copy_rps": float(re.search(r"^COPY:.*= ([\d,]+) rows/s", output, re.MULTILINE)[1].replace(",", "")),
+        "peak_rss_mb_100k": float(re.search(r"peak RSS ([\d,]+) MB", output)[1].replace(",", "")),
+        "output": output,
+    }
+    if memory_rows:
+        output = run_script(url, "benchmarks.import_bench", "--rows", str(memory_rows), "--memory-only")
+        figures["memory_rows"] = memory_rows
+        figures["peak_rss_mb"] = float(re.search(r"peak RSS ([\d,]+) MB", output)[1].replace(",", ""))
+    return figures
+
+
+def scan_figures(url: str, agreements: int) -> dict:
+    if not (ROOT / "benchmarks" / "notification_scans.py").exists():
+        return {"missing": "benchmarks/notification_scans.py has not landed"}
+    output = run_script(url, "benchmarks.notification_scans", "--agreements", str(agreements))
+    match = re.search(r"^daily scan, first run\s+([\d.]+) s\s+(\d+) queries", output, re.MULTILINE)
+    again = re.search(r"^daily scan, same day again.*?\s([\d.]+) s\s+(\d+) queries", output, re.MULTILINE)
+    return {
+        "agreements": agreements,
+        "daily_s": float(match[1]),
+        "daily_queries": int(match[2]),
+        "daily_again_s": float(again[1]) if again else None,
+        "output": output,
+    }
+
+
+def row(figure: str, value, baseline, ratio, target: str, unit: str = "", ok: bool | None = None) -> dict:
+    return {
+        "figure": figure,
+        "value": value,
+        "baseline": baseline,
+        "ratio": ratio,
+        "target": target,
+        "unit": unit,
+        "ok": ok,
+    }
+
+
+def summarise(results: dict) -> list[dict]:
+    rows = []
+    imports = results.get("import", {})
+    if "import_rps" in imports:
+        ratio = imports["import_rps"] / imports["copy_rps"]
+        rows.append(
+            row(
+                f"import {imports['rows']:,} rows (rows/s) vs COPY",
+                imports["import_rps"],
+                imports["copy_rps"],
+                ratio,
+                ">= 0.5x",
+                ok=ratio >= 0.5,
+            )
+        )
+        if "peak_rss_mb" in imports:
+            rows.append(
+                row(
+                    f"import peak RSS, {imports['memory_rows']:,} rows (MB)",
+                    imports["peak_rss_mb"],
+                    None,
+                    None,
+                    "<= 300 MB",
+                    ok=imports["peak_rss_mb"] <= 300,
+                )
+            )
+        rows.append(
+            row("import peak RSS, 100,000 rows (MB)", imports["peak_rss_mb_100k"], None, None, "(1M: --full-import)")
+        )
+    elif imports:
+        rows.append(row("import", imports.get("missing") or imports.get("error"), None, None, "", ok=False))
+    for name, figures in results.get("http", {}).items():
+        api, bare = figures["api"], figures["bare"]
+        ratio = api["rps"] / bare["rps"]
+        rows.append(
+            row(f"API {name} (req/s) vs bare view", api["rps"], bare["rps"], ratio, ">= 0.35x", ok=ratio >= 0.35)
+        )
+        tail = api["p99_ms"] / api["p50_ms"]
+        rows.append(row(f"API {name} p99 vs p50 (ms)", api["p99_ms"], api["p50_ms"], tail, "<= 3x", ok=tail <= 3))
+    large, small = results.get("large"), results.get("small")
+    if large and small:
+        for label, big, little in [("/dashboard/", large["dashboard"], small["dashboard"])] + [
+            (f"stats group_by={name}", large["stats"][name], small["stats"][name]) for name in large["stats"]
+        ]:
+            ratio = big["ms"] / little["ms"]
+            rows.append(
+                row(
+                    f"{label} at {large['engagements']:,} vs {small['engagements']:,} (ms)",
+                    big["ms"],
+                    little["ms"],
+                    ratio,
+                    "<= 2x",
+                    ok=ratio <= 2,
+                )
+            )
+            rows.append(
+                row(
+                    f"{label} queries at {large['engagements']:,}",
+                    big["queries"],
+                    little["queries"],
+                    None,
+                    "<= 15",
+                    ok=big["queries"] <= 15,
+                )
+            )
+        typeahead = large.get("typeahead")
+        if typeahead:
+            rows.append(
+                row(
+                    f"city type-ahead /cities/search/ p95 over {typeahead['cities']:,} cities (ms)",
+                    typeahead["endpoint_p95_ms"],
+                    typeahead["query_p95_ms"],
+                    None,
+                    "<= 30 ms",
+                    ok=typeahead["endpoint_p95_ms"] <= 30,
+                )
+            )
+    scan = results.get("scan", {})
+    if "daily_s" in scan:
+        rows.append(
+            row(
+                f"daily notification scan, {scan['agreements']:,} agreements (s)",
+                scan["daily_s"],
+                None,
+                None,
+                "<= 1 s",
+                ok=scan["daily_s"] <= 1,
+            )
+        )
+    elif scan:
+        rows.append(row("daily notification scan", scan.get("missing") or scan.get("error"), None, None, "", ok=False))
+    return rows
+
+
+def render(rows: list[dict]) -> str:
+    def cell(value, digits=1):
+        if value is None:
+            return ""
+        if isinstance(value, float):
+            return f"{value:,.{digits}f}"
+        return f"{value:,}" if isinstance(value, int) else str(value)
+
+    lines = [f"{'figure':<62} {'value':>10} {'baseline':>10} {'ratio':>7}  {'target':<20} ok"]
+    lines.append("-" * len(lines[0]))
+    for item in rows:
+        verdict = {True: "yes", False: "NO", None: ""}[item["ok"]]
+        lines.append(
+            f"{item['figure']:<62} {cell(item['value']):>10} {cell(item['baseline']):>10} "
+            f"{cell(item['ratio'], 2):>7}  {item['target']:<20} {verdict}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engagements", type=int, default=1_000_000, help="Engagements in the large database.")
+    parser.add_argument("--small", type=int, default=10_000, help="Engagements in the small database.")
+    parser.add_argument("--import-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--full-import",
+        action="store_true",
+        help="Also import 1,000,000 rows for the peak-memory figure (adds several minutes).",
+    )
+    parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--skip-scan", action="store_true")
+    parser.add_argument("--scan-agreements", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10, help="Length of each wrk run.")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--rebuild", action="store_true", help="Rebuild the scale databases even if present.")
+    options = parser.parse_args()
+    began = time.monotonic()
+    binary = ensure_wrk()
+
+    log(f"databases: {options.small:,} and {options.engagements:,} engagements")
+    small_url = database.ensure(options.small, rebuild=options.rebuild, log=log)
+    large_url = database.ensure(options.engagements, rebuild=options.rebuild, log=log)
+    results: dict = {"started": dt.datetime.now(dt.UTC).isoformat(), "options": vars(options)}
+
+    token = bench_token(large_url)
+    paths = {
+        "first page": "/api/v1/engagements/?page_size=50",
+        "selective filter": f"/api/v1/engagements/?page_size=50&{SELECTIVE}",
+        f"deep page {DEEP_PAGE}": f"/api/v1/engagements/?page_size=50&page={DEEP_PAGE}",
+    }
+    bare = {
+        "first page": "/bench/bare/engagements/",
+        "selective filter": f"/bench/bare/engagements/?{SELECTIVE}",
+        f"deep page {DEEP_PAGE}": f"/bench/bare/engagements/?page={DEEP_PAGE}",
+    }
+    log("in-process pages at both sizes")
+    results["large"] = probe(large_url, token, list(paths.values()), typeahead=300)
+    results["small"] = probe(small_url, bench_token(small_url), [], typeahead=0)
+
+    log(f"HTTP under load: wrk, {options.connections} connections, {options.seconds} s per run")
+    results["http"] = {}
+    with Server(large_url) as server:
+        for name, path in paths.items():
+            # One short run first, so both workers have their connections and caches warm.
+            wrk(binary, server.base + bare[name], seconds=2, connections=options.connections)
+            wrk(binary, server.base + path, seconds=2, connections=options.connections, token=token)
+            results["http"][name] = {
+                "bare": wrk(binary, server.base + bare[name], seconds=options.seconds, connections=options.connections),
+                "api": wrk(
+                    binary, server.base + path, seconds=options.seconds, connections=options.connections, token=token
+                ),
+            }
+            log(f"  {name}: {results['http'][name]}")
+
+    if not options.skip_import:
+        log(f"import of {options.import_rows:,} rows through the job path vs COPY")
+        try:
+            results["import"] = import_figures(
+                small_url, options.import_rows, 1_000_000 if options.full_import else None
+            )
+        except (RuntimeError, TypeError) as error:
+            results["import"] = {"error": str(error)[-500:]}
+    if not options.skip_scan:
+        log(f"daily notification scan over {options.scan_agreements:,} agreements")
+        try:
+            results["scan"] = scan_figures(small_url, options.scan_agreements)
+        except (RuntimeError, TypeError) as error:
+            results["scan"] = {"error": str(error)[-500:]}
+
+    results["rows"] = summarise(results)
+    results["seconds"] = time.monotonic() - began
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=str))
+    print()
+    print(render(results["rows"]))
+    print(f"\n{results['seconds'] / 60:.1f} min; details in {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()

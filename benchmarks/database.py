@@ -1,0 +1,78 @@
+# ruff: noqa: S603, S607 - the benchmark runs its own fixed commands (manage.py, gunicorn, wrk, apt-get)
+"""The benchmark's own PostgreSQL databases, built once and reused.
+
+`dip_bench_ref` holds the migrated schema and the reference and demo data (`seed_demo`); each
+scale database is a copy of it (CREATE DATABASE ... TEMPLATE, seconds rather than minutes) plus
+`seed_scale`. A database's comment records what it holds, so a later run reuses it only when it
+is complete and of the right size. Migrations added since are applied on reuse.
+"""
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+REFERENCE = "dip_bench_ref"
+SEED = 2026
+
+
+def url(name: str) -> str:
+    return f"{SERVER}/{name}"
+
+
+def _admin() -> psycopg.Connection:
+    return psycopg.connect(url("postgres"), autocommit=True)
+
+
+def _comment(name: str) -> str | None:
+    with _admin() as connection:
+        row = connection.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+    return None if row is None else (row[0] or "")
+
+
+def _execute(sql: str) -> None:
+    with _admin() as connection:
+        connection.execute(sql)
+
+
+def _manage(name: str, *args: str) -> None:
+    env = {**os.environ, "DATABASE_URL": url(name), "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "diplomacy.settings"}
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def _reference(log: Callable[[str], None], rebuild: bool) -> None:
+    if not rebuild and _comment(REFERENCE) == "reference":
+        return
+    log(f"building {REFERENCE}: migrate and seed_demo")
+    _execute(f"DROP DATABASE IF EXISTS {REFERENCE} WITH (FORCE)")
+    _execute(f"CREATE DATABASE {REFERENCE}")
+    _manage(REFERENCE, "migrate", "--no-input", "-v0")
+    _manage(REFERENCE, "seed_demo")
+    _execute(f"COMMENT ON DATABASE {REFERENCE} IS 'reference'")
+
+
+def ensure(engagements: int, *, rebuild: bool, log: Callable[[str], None]) -> str:
+    """The URL of a database with the reference data and `engagements` generated engagements
+    (and a tenth as many agreements)."""
+    name = f"dip_bench_{engagements}"
+    marker = f"engagements={engagements} seed={SEED}"
+    if not rebuild and _comment(name) == marker:
+        _manage(name, "migrate", "--no-input", "-v0")
+        return url(name)
+    _reference(log, rebuild)
+    log(f"building {name}: a copy of {REFERENCE} and seed_scale --engagements {engagements}")
+    _execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    _execute(f"CREATE DATABASE {name} TEMPLATE {REFERENCE}")
+    _manage(name, "migrate", "--no-input", "-v0")
+    _manage(name, "seed_scale", "--engagements", str(engagements), "--seed", str(SEED))
+    with psycopg.connect(url(name), autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE")
+    _execute(f"COMMENT ON DATABASE {name} IS '{marker}'")
+    return url(name)
