@@ -7,12 +7,12 @@ colour and prints in black and white; the table next to each chart holds the sam
 import datetime as dt
 from dataclasses import dataclass
 
-LABEL_WIDTH = 210
-BAR_AREA = 380
+LABEL_WIDTH = 190
+BAR_AREA = 290
 VALUE_GAP = 6
 ROW_HEIGHT = 22
 BAR_HEIGHT = 15
-LABEL_CHARS = 30
+LABEL_CHARS = 28
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def horizontal_bars(rows: list[dict]) -> dict:
         "bars": bars,
         "label_width": LABEL_WIDTH,
         "label_x": LABEL_WIDTH - VALUE_GAP,
-        "width": LABEL_WIDTH + BAR_AREA + 60,
+        "width": LABEL_WIDTH + BAR_AREA + 50,
         "height": max(len(rows), 1) * ROW_HEIGHT,
         "bar_height": BAR_HEIGHT,
         "text_dy": BAR_HEIGHT - 3,

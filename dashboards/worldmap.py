@@ -146,6 +146,11 @@ class LegendEntry:
 def buckets(counts: dict[str, int]) -> dict[int, int]:
     """Each distinct non-zero count's class, 1..BUCKETS, by rank, so equal counts share a class."""
     distinct = sorted({count for count in counts.values() if count > 0})
+    if len(distinct) <= 1:
+        return dict.fromkeys(distinct, BUCKETS)
+    if len(distinct) <= BUCKETS:
+        # Few values: spread them from the lightest class to the darkest.
+        return {value: 1 + round(rank * (BUCKETS - 1) / (len(distinct) - 1)) for rank, value in enumerate(distinct)}
     return {value: 1 + rank * BUCKETS // len(distinct) for rank, value in enumerate(distinct)}
 
 

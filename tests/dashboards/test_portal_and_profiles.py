@@ -79,7 +79,7 @@ def test_a_network_page_lists_members_with_roles_and_join_dates(client, world):
     html = client.get(reverse("network-detail", args=["c40"])).content.decode()
     assert table_rows(html, "members") == [["Los Angeles, US-CA", "Steering committee", "2010-03-01", ""]]
     assert "Former members" in html and "2015-01-01" in html
-    assert 'data-iso2="US" d=' in html and 'fill="url(#wm-b1)" data-iso2="US"' in html
+    assert 'data-iso2="US" d=' in html and 'fill="url(#wm-b4)" data-iso2="US"' in html
 
 
 # The city profile's queries, named: the city with its office; its agreements; their counterpart
