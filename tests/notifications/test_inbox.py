@@ -177,3 +177,17 @@ def test_the_api_lists_a_liaisons_alert_with_a_link_to_the_engagement(client, li
 
     assert item["engagement"] == engagement.pk
     assert item["url"] == f"http://testserver/engagements/{engagement.pk}/"
+
+
+def test_the_latest_notifications_panel_lists_unread_ones_for_a_desk(rf, staff_a, alices_notifications):
+    from django.template import Context, Template
+
+    request = rf.get("/")
+    request.user = staff_a
+
+    html = Template("{% load notifications %}{% latest_notifications %}").render(
+        Context({"request": request, "unread_notifications": 2})
+    )
+
+    assert "Newest unread" in html and "Older unread" in html
+    assert "Old and read" not in html and "Bob's own" not in html
