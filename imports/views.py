@@ -1,13 +1,16 @@
+import csv
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from .exports import MODELS, export_rows, exportable
 from .forms import ImportForm
 from .kinds import KINDS
 from .models import ImportJob
-from .services import create_job, error_report_rows, may_import_at_all
+from .services import create_job, error_report_rows, may_import_at_all, spreadsheet_safe
 
 ERRORS_ON_PAGE = 200
 
@@ -50,18 +53,31 @@ class _Echo:
         return value
 
 
-@login_required
-def errors_csv(request, pk: int):
-    import csv
-
-    job = _job_for(request, pk)
+def _csv_download(rows, filename: str) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 
     def lines():
+        # A byte-order mark so Excel reads the file as UTF-8.
         yield "\ufeff"
-        for row in error_report_rows(job):
+        for row in rows:
             yield writer.writerow(row)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@login_required
+def errors_csv(request, pk: int):
+    job = _job_for(request, pk)
+    return _csv_download(error_report_rows(job), f"import-{job.pk}-errors.csv")
+
+
+@login_required
+def export_csv(request, kind: str):
+    """The caller's records in the import format, every cell spreadsheet-safe; the importer
+    removes the guarding quote again, so the file imports back unchanged."""
+    if kind not in MODELS:
+        raise Http404
+    rows = ([spreadsheet_safe(cell) for cell in row] for row in export_rows(exportable(request.user, kind), kind))
+    return _csv_download(rows, f"{kind}-import-format.csv")

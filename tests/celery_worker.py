@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from kombu import pools
 
 from diplomacy.celery import app
 
@@ -118,8 +119,8 @@ class LiveWorker:
 
 def _use_broker(url: str | None, *, eager: bool, transport_options: dict) -> None:
     """Point this process's Celery app at another broker, dropping its cached connections."""
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # kombu keeps pools in a process-wide registry keyed by connection: clear it, not only ours.
+    pools.reset()
     app._pool = None
     if "amqp" in app.__dict__:
         app.amqp._producer_pool = None
