@@ -470,10 +470,18 @@ def deliver_emails(notification_ids: Sequence[int]) -> list[int]:
             _finish(notification, email_state=EmailState.SKIPPED)
             continue
         try:
+            message = build_email(notification, digest=digest)
+        except Exception as error:
+            # A message that cannot be built will not build on retry either; say so on the record.
+            logger.exception("Email for notification %s could not be built", notification.pk)
+            _finish(notification, email_state=EmailState.FAILED, email_error=f"{type(error).__name__}: {error}"[:2000])
+            continue
+        try:
             if mail is None:
                 mail = get_connection()
                 mail.open()
-            build_email(notification, digest=digest, connection=mail).send()
+            message.connection = mail
+            message.send()
         except (smtplib.SMTPException, OSError) as error:
             if mail is not None:
                 mail.close()

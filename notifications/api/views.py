@@ -5,6 +5,7 @@ from rest_framework.response import Response
 
 from .. import services
 from ..models import Notification
+from .filters import NotificationFilter
 from .serializers import NotificationSerializer
 
 
@@ -12,7 +13,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     """The caller's own notifications, newest first; anyone else's answer 404."""
 
     serializer_class = NotificationSerializer
-    filterset_fields = ["kind"]
+    filterset_class = NotificationFilter
     ordering_fields = ["created_at"]
 
     def get_queryset(self):

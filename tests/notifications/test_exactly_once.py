@@ -156,3 +156,30 @@ def test_two_workers_delivering_the_same_emails_send_each_once(city_a, smtp_serv
 
     assert len(smtp_server.messages) == 20
     assert Notification.objects.filter(email_state=EmailState.SENT, email_attempts=1).count() == 20
+
+
+def test_an_email_that_cannot_be_built_is_marked_failed_and_the_others_still_go(
+    city_a, staff_a, smtp_server, monkeypatch
+):
+    from notifications import emails
+
+    for days in (7, 30):
+        factories.AgreementFactory(
+            city=city_a, title=f"In {days}", expires_on=timezone.localdate() + dt.timedelta(days)
+        )
+    ids = services.scan_expiring_agreements()
+    real_build = emails.build_email
+
+    def broken_for_one(notification, **kwargs):
+        if notification.pk == ids[0]:
+            raise ValueError("template bug")
+        return real_build(notification, **kwargs)
+
+    monkeypatch.setattr(services, "build_email", broken_for_one)
+
+    assert services.deliver_emails(ids) == []
+
+    broken, fine = Notification.objects.get(pk=ids[0]), Notification.objects.get(pk=ids[1])
+    assert (broken.email_state, broken.email_error) == (EmailState.FAILED, "ValueError: template bug")
+    assert fine.email_state == EmailState.SENT
+    assert len(smtp_server.messages) == 1

@@ -191,3 +191,11 @@ def test_the_latest_notifications_panel_lists_unread_ones_for_a_desk(rf, staff_a
 
     assert "Newest unread" in html and "Older unread" in html
     assert "Old and read" not in html and "Bob's own" not in html
+
+
+def test_the_api_filters_unread_ones(client, staff_a, alices_notifications):
+    client.force_login(staff_a)
+
+    body = client.get("/api/v1/notifications/", {"unread": "true"}).json()
+
+    assert sorted(n["title"] for n in body["results"]) == ["Newest unread", "Older unread"]
