@@ -445,7 +445,8 @@ def review_engagement(request, pk: int):
             "just_reviewed": error is None,
             "here": request.POST.get("next", ""),
         }
-        return render(request, "dashboards/_review_row.html", context, status=400 if error else 200)
+        # htmx swaps only successful answers; the row itself says what went wrong.
+        return render(request, "dashboards/_review_row.html", context)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()

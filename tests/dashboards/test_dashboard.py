@@ -9,6 +9,7 @@ import pytest
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from dashboards.worldmap import atlas
 from engagements.filters import EngagementFilterSet
@@ -63,6 +64,24 @@ def test_every_chart_table_shows_the_stats_api_counts_for_the_same_viewer_and_fi
         assert table_counts(html, f"table-{chart}") == expected, chart
     shown_months = {label: n for label, n in table_counts(html, "table-month").items() if n}
     assert shown_months == {row["label"]: row["count"] for row in count_engagements(filtered(user, filters), "month")}
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+@pytest.mark.parametrize("filters", FILTERS[:3], ids=lambda filters: query(filters).urlencode() or "no-filters")
+def test_every_chart_table_shows_what_the_stats_endpoint_answers_over_http(client, world, cast, viewer, filters):
+    user = cast[viewer]
+    html = page(client, user, filters)
+    api = APIClient()
+    api.force_authenticate(user)
+    for chart in CHART_TABLES:
+        response = api.get("/api/v1/stats/engagements/", query({**filters, "group_by": chart}))
+        assert response.status_code == 200
+        shown = table_counts(html, f"table-{chart}")
+        if chart == "state":
+            shown = {label.split("(")[-1].rstrip(")"): n for label, n in shown.items()}
+            assert shown == {row["key"]: row["count"] for row in response.json()}, chart
+        else:
+            assert shown == {row["label"]: row["count"] for row in response.json()}, chart
 
 
 @pytest.mark.parametrize("viewer", VIEWERS)
