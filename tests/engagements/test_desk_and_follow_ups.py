@@ -46,6 +46,7 @@ def test_desk_shows_what_is_coming_and_due_for_the_home_city_only(staff_a, city_
     assert "Book the interpreter" in html and "overdue" in html and "Already done" not in html
     assert "MOU with Nagoya" in html and "Far-off expiry" not in html
     assert "Please brief State" in html and "Needs follow-up" in html
+    assert "id=\"notifications-heading\"" in html
 
 
 def test_desk_query_count_is_fixed(staff_a, city_a, liaison, django_assert_num_queries):
@@ -56,8 +57,9 @@ def test_desk_query_count_is_fixed(staff_a, city_a, liaison, django_assert_num_q
         factories.ReviewFactory(engagement=engagement, reviewer=liaison)
     staff_a.refresh_from_db()
     # home cities (policy), unread notifications and home cities in the header, the desk's
-    # cities, upcoming, follow-ups, expiring agreements, reviews; nothing per row.
-    with django_assert_num_queries(8):
+    # cities, upcoming, follow-ups, expiring agreements, reviews, latest notifications;
+    # nothing per row.
+    with django_assert_num_queries(9):
         desk_for(staff_a)
 
 
