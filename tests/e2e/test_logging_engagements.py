@@ -290,3 +290,28 @@ def test_work_typed_when_the_session_expired_is_restored_after_signing_in_again(
     page.goto(f"{live_server.url}/engagements/new/")
     expect(page.locator("#id_title")).to_have_value("")
     expect(page.get_by_role("region", name="Unsaved changes")).to_have_count(0)
+
+
+def test_the_type_ahead_is_a_keyboard_combobox(page, live_server, world):
+    login(page, live_server, "alice", PASSWORD)
+    page.goto(f"{live_server.url}/engagements/new/")
+    box = page.get_by_role("combobox", name="Location city")
+    box.focus()
+    page.keyboard.type("nag")
+    expect(box).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("option", name="Nagoya, JP")).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("option", name="Nagareyama, JP")).to_have_attribute("aria-selected", "true")
+    expect(box).to_have_attribute("aria-activedescendant", page.get_by_role("option", name="Nagareyama, JP").get_attribute("id"))
+    page.keyboard.press("Escape")
+    expect(box).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("ArrowDown")  # closed: nothing moves
+    page.keyboard.type("a")
+    expect(page.get_by_role("option", name="Nagareyama, JP")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("#id_location_city_chips .chip")).to_have_text("Nagareyama, JP")
+    # One location: picking another replaces it.
+    page.keyboard.type("berl")
+    expect(page.get_by_role("option", name="Berlin, DE")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("#id_location_city_chips .chip")).to_have_text("Berlin, DE")
