@@ -23,11 +23,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
-from django.utils.text import slugify
 
 from cities.models import City, NetworkMembership, Organization
-from cities.services import save_membership, save_organization, write_record
-from cities.text import fold, to_ascii
+from cities.services import save_city, save_membership, save_organization
+from cities.text import fold
 from engagements.models import Agreement, Engagement, Visibility
 
 from .rows import ImportContext, RowReader
@@ -125,7 +124,6 @@ class CityKind(RowByRowKind):
     name = "cities"
     columns = ["name", "country", "subdivision", "population", "latitude", "longitude", "timezone", "geonames_id"]
     required = ["name", "country"]
-    allowed = columns + ["ascii_name", "search_name", "slug"]
 
     def parse(self, row):
         name = row.text("name", required=True)
@@ -170,17 +168,8 @@ class CityKind(RowByRowKind):
         city = matches[0] if matches else None
         if city is not None and not _differs(city, data):
             return UNCHANGED
-        derived = {"ascii_name": to_ascii(data["name"]) or data["name"], "search_name": fold(data["name"])}
-        if city is None:
-            city = City()
-            base = slugify(f"{derived['ascii_name']} {data.get('subdivision') or data['country'].iso2}")[:200] or "city"
-            slug, number = base, 1
-            while City.objects.filter(slug=slug).exists():
-                number += 1
-                slug = f"{base}-{data.get('geonames_id') or number}"
-            derived["slug"] = slug
-        write_record(actor=context.actor, instance=city, data={**data, **derived}, allowed=self.allowed)
-        return CREATED if not matches else UPDATED
+        save_city(actor=context.actor, data=data, city=city)
+        return CREATED if city is None else UPDATED
 
 
 class OrganizationKind(RowByRowKind):

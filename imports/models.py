@@ -4,6 +4,7 @@ committed chunks, with its progress and every row problem kept for the report.""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from .querysets import ImportJobQuerySet
 
@@ -80,6 +81,14 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def page_url(self) -> str:
+        return reverse("imports:job", args=[self.pk])
+
+    @property
+    def errors_csv_url(self) -> str:
+        return reverse("imports:errors-csv", args=[self.pk])
 
     @property
     def percent(self) -> int:

@@ -1,4 +1,3 @@
-from django.urls import reverse
 from rest_framework import serializers
 
 from imports.models import ImportJob
@@ -17,8 +16,8 @@ class ImportErrorSerializer(serializers.Serializer):
 class ImportJobSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     file_name = serializers.CharField(source="original_name", read_only=True)
-    page = serializers.SerializerMethodField()
-    errors_csv = serializers.SerializerMethodField()
+    page = serializers.CharField(source="page_url", read_only=True)
+    errors_csv = serializers.CharField(source="errors_csv_url", read_only=True)
 
     class Meta:
         model = ImportJob
@@ -28,12 +27,6 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "created_at", "started_at", "heartbeat_at", "finished_at", "page", "errors_csv",
         ]
         read_only_fields = fields
-
-    def get_page(self, job) -> str:
-        return reverse("imports:job", args=[job.pk])
-
-    def get_errors_csv(self, job) -> str:
-        return reverse("imports:errors-csv", args=[job.pk])
 
 
 class ImportJobDetailSerializer(ImportJobSerializer):

@@ -1,15 +1,31 @@
 from django.core.exceptions import PermissionDenied, ValidationError
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, status, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from imports import services
 from imports.models import ImportJob
 
-from .serializers import ImportJobCreateSerializer, ImportJobDetailSerializer, ImportJobSerializer
+from .serializers import (
+    ImportErrorSerializer,
+    ImportJobCreateSerializer,
+    ImportJobDetailSerializer,
+    ImportJobSerializer,
+)
+
+# The detail answer as the schema shows it: the job plus its row errors (see the serializer).
+JOB_WITH_ERRORS = inline_serializer(
+    "ImportJobWithErrors",
+    fields={
+        **ImportJobSerializer().get_fields(),
+        "errors": ImportErrorSerializer(many=True),
+        "errors_truncated": serializers.BooleanField(),
+    },
+)
 
 
+@extend_schema_view(retrieve=extend_schema(responses=JOB_WITH_ERRORS))
 class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The caller's import jobs (an admin's: everyone's). POST a file to start one; poll the job
     for its progress and report."""
@@ -28,7 +44,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             return ImportJobCreateSerializer
         return ImportJobSerializer
 
-    @extend_schema(request=ImportJobCreateSerializer, responses={201: ImportJobDetailSerializer})
+    @extend_schema(request=ImportJobCreateSerializer, responses={201: JOB_WITH_ERRORS})
     def create(self, request, *args, **kwargs):
         if not services.may_import_at_all(request.user):
             raise exceptions.PermissionDenied("Only city staff and administrators import files.")
