@@ -321,7 +321,7 @@ def city_profile(request, slug: str):
         },
         "months": months,
         "partners": partners,
-        "map": world_map(partner_counts, names),
+        "map": world_map(partner_counts, names, unit="records"),
         "active_memberships": sum(1 for membership in memberships if membership.is_active),
     }
     return render(request, "dashboards/city.html", context)
@@ -355,7 +355,7 @@ def network_detail(request, slug: str):
         "network": network,
         "current": current,
         "former": [member for member in members if not member.active],
-        "map": world_map(per_country, names),
+        "map": world_map(per_country, names, unit="member cities"),
         "countries": sorted(
             ({"key": k, "label": names[k], "count": v} for k, v in per_country.items()),
             key=lambda row: (-row["count"], row["label"]),
