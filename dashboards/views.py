@@ -92,22 +92,20 @@ def _drill_query(params: QueryDict, chart: str, key) -> str | None:
     return query.urlencode()
 
 
-def _chart(board: Dashboard, params: QueryDict, name: str, csv_name: str) -> dict:
+def _chart(board: Dashboard, params: QueryDict, name: str) -> dict:
     rows = board.rows(name)
     for row in rows:
         row["drill"] = _drill_query(params, name, row["key"])
     counts = {row["key"]: row["count"] for row in rows}
+    csv_url = reverse("dashboard-csv", args=[name])
     return {
         "name": name,
         "title": CHARTS[name][0],
         "key_heading": CHARTS[name][1],
         "note": CHARTS[name][2],
         "rows": rows,
-        "total": sum(counts.values()),
         "svg": month_columns(list(counts), counts) if name == "month" else horizontal_bars(rows),
-        "csv_url": f"{reverse(csv_name, args=[name])}?{params.urlencode()}"
-        if params
-        else reverse(csv_name, args=[name]),
+        "csv_url": f"{csv_url}?{params.urlencode()}" if params else csv_url,
     }
 
 
@@ -148,13 +146,14 @@ def _requires_internal_reader(request):
 @login_required
 @require_GET
 def dashboard(request):
-    """The national dashboard. Queries, whatever the data size: the session, the user, (staff)
-    their home cities, (a liaison with some states) their portfolio, the topics of the filter
-    form, the headline numbers (3), one per chart (7) and the expiring agreements."""
+    """The national dashboard. Its queries, whatever the data size: (staff) their home cities,
+    (a liaison with some states) their portfolio, (with a topic filter) the topics checked by the
+    engagement and agreement filters, one per chart (7), the expiring agreements, the topics of
+    the filter form and the headline numbers (3), besides the session and the page header's."""
     _requires_internal_reader(request)
     params = request.GET
     board = Dashboard(request.user, params)
-    charts = [_chart(board, params, name, "dashboard-csv") for name in CHARTS]
+    charts = [_chart(board, params, name) for name in CHARTS]
     by_name = {chart["name"]: chart for chart in charts}
     expiring, expiring_filters = board.expiring_agreements()
     choices = _filter_choices()
@@ -278,7 +277,6 @@ def city_profile(request, slug: str):
     numbers = engagements.aggregate(
         total=Count("pk"),
         upcoming=Count("pk", filter=Q(start_date__gte=today)),
-        this_year=Count("pk", filter=Q(start_date__year=today.year)),
     )
     partner_counts: dict[str, int] = {}
     names: dict[str, str] = {}
