@@ -19,6 +19,7 @@ from imports.api.views import ImportJobViewSet
 
 from notifications.api.views import NotificationViewSet
 
+# Route names live in the "api" namespace (api:engagement-list), apart from the pages' names.
 router = DefaultRouter()
 router.register("countries", CountryViewSet, basename="country")
 router.register("cities", CityViewSet, basename="city")
@@ -36,8 +37,8 @@ router.register("imports", ImportJobViewSet, basename="import")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:api-schema"), name="api-redoc"),
     path("", include(router.urls)),
     # Keep last: any other path under the API is a JSON 404, not the site's HTML page.
     re_path(r"", api_not_found),

@@ -54,14 +54,18 @@ class CSVRenderer(BaseRenderer):
 
 
 class PolicyPermission(BasePermission):
-    """Signed-in callers read what their querysets show them. A write needs a role that writes
-    this kind of record at all, then `can` on the record itself: a record the caller sees but
-    may not change is a 403 (one they cannot see was already a 404)."""
+    """Signed-in callers read what their querysets show them. A create needs a role that writes
+    this kind of record at all; a change needs `can` on the record itself: a record the caller
+    sees but may not change is a 403 (one they cannot see was already a 404)."""
 
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
             return False
-        return request.method in SAFE_METHODS or writes_any(request.user, view.get_write_model())
+        if request.method in SAFE_METHODS or getattr(view, "detail", False):
+            # A write to one record is judged on that record, after it is found: a record the
+            # caller cannot see must answer 404 whatever their role.
+            return True
+        return writes_any(request.user, view.get_write_model())
 
     def has_object_permission(self, request, view, obj):
         if request.method in SAFE_METHODS:
@@ -79,6 +83,7 @@ class ApiViewSet(viewsets.GenericViewSet):
     http_method_names = ["get", "head", "options"]
     # Ids in URLs; anything else is not a route, so it never reaches the database.
     lookup_value_regex = r"[0-9]{1,18}"
+    filterset_class = None
     csv_filename: str | None = None
     paginated_actions = frozenset({"list"})
     requested_expand: tuple[str, ...] = ()

@@ -7,7 +7,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    path("api/v1/", include("diplomacy.api_urls")),
+    path("api/v1/", include(("diplomacy.api_urls", "api"))),
     path("notifications/", include("notifications.urls")),
     path("imports/", include("imports.urls")),
     path("", include("engagements.urls")),
