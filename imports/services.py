@@ -13,6 +13,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from itertools import islice
 from pathlib import PurePath
 
@@ -131,12 +132,13 @@ def _run(job: ImportJob, attempt: int, progress: Progress | None) -> None:
         if progress:
             progress(job)
         context = ImportContext(actor=job.owner, columns=reader.columns)
-        rows = islice(iter(reader), job.processed_rows, None)
-        for chunk in _chunks(rows, CHUNK_ROWS):
-            if not _commit_chunk(job, attempt, chunk, kind, context):
-                return
-            if progress:
-                progress(job)
+        # Closed while the file is still open, however the loop ends.
+        with closing(iter(reader)) as source:
+            for chunk in _chunks(islice(source, job.processed_rows, None), CHUNK_ROWS):
+                if not _commit_chunk(job, attempt, chunk, kind, context):
+                    return
+                if progress:
+                    progress(job)
     _finish(job.pk, attempt, ImportJob.Status.SUCCEEDED)
 
 
