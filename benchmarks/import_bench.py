@@ -22,15 +22,28 @@ import time
 from pathlib import Path
 
 HEADER = [
-    "external_id", "city", "title", "kind", "status", "start_date", "end_date", "location_city", "venue",
-    "counterpart_cities", "topics", "visibility", "federal_coordination_requested", "summary",
+    "external_id",
+    "city",
+    "title",
+    "kind",
+    "status",
+    "start_date",
+    "end_date",
+    "location_city",
+    "venue",
+    "counterpart_cities",
+    "topics",
+    "visibility",
+    "federal_coordination_requested",
+    "summary",
 ]
 KINDS = ["inbound_delegation", "outbound_delegation", "bilateral_meeting", "virtual_meeting", "conference"]
 TOPICS = ["climate", "trade-investment", "public-health", "culture-education", "technology-innovation"]
 
 
-def write_engagements_csv(path: Path, rows: int, *, city: str, counterparts: list[str], prefix: str = "BENCH",
-                          seed: int = 2026) -> Path:
+def write_engagements_csv(
+    path: Path, rows: int, *, city: str, counterparts: list[str], prefix: str = "BENCH", seed: int = 2026
+) -> Path:
     """N engagements of `city` with counterparts and topics drawn from the given lists."""
     rng = random.Random(seed)
     start = dt.date(2015, 1, 1)
@@ -40,12 +53,24 @@ def write_engagements_csv(path: Path, rows: int, *, city: str, counterparts: lis
         for number in range(1, rows + 1):
             day = start + dt.timedelta(days=rng.randrange(3650))
             counterpart = rng.choice(counterparts)
-            writer.writerow([
-                f"{prefix}-{number:07d}", city, f"Meeting {number} with {counterpart.split(',')[0]}",
-                rng.choice(KINDS), "completed", day.isoformat(), (day + dt.timedelta(days=rng.choice([0, 1, 2]))).isoformat(),
-                counterpart, "City Hall", counterpart, rng.choice(TOPICS), rng.choice(["public", "internal"]),
-                "false", "Generated for the import benchmark.",
-            ])
+            writer.writerow(
+                [
+                    f"{prefix}-{number:07d}",
+                    city,
+                    f"Meeting {number} with {counterpart.split(',')[0]}",
+                    rng.choice(KINDS),
+                    "completed",
+                    day.isoformat(),
+                    (day + dt.timedelta(days=rng.choice([0, 1, 2]))).isoformat(),
+                    counterpart,
+                    "City Hall",
+                    counterpart,
+                    rng.choice(TOPICS),
+                    rng.choice(["public", "internal"]),
+                    "false",
+                    "Generated for the import benchmark.",
+                ]
+            )
     return path
 
 
@@ -71,15 +96,34 @@ def _copy_rows(path: Path, city, actor_id: int) -> tuple[int, float]:
     typed = []
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            typed.append((
-                city.pk, row["title"], row["summary"], row["visibility"], f"COPY-{row['external_id']}", False, actor_id,
-                now, now, 1, row["kind"], row["status"], dt.date.fromisoformat(row["start_date"]),
-                dt.date.fromisoformat(row["end_date"]), resolver.resolve(row["location_city"]).pk, row["venue"], "",
-                row["federal_coordination_requested"] == "true", "unreviewed",
-            ))
-    columns = ("city_id, title, summary, visibility, external_id, is_demo, created_by_id, created_at, updated_at, "
-               "version, kind, status, start_date, end_date, location_city_id, venue, outcomes, "
-               "federal_coordination_requested, review_status")
+            typed.append(
+                (
+                    city.pk,
+                    row["title"],
+                    row["summary"],
+                    row["visibility"],
+                    f"COPY-{row['external_id']}",
+                    False,
+                    actor_id,
+                    now,
+                    now,
+                    1,
+                    row["kind"],
+                    row["status"],
+                    dt.date.fromisoformat(row["start_date"]),
+                    dt.date.fromisoformat(row["end_date"]),
+                    resolver.resolve(row["location_city"]).pk,
+                    row["venue"],
+                    "",
+                    row["federal_coordination_requested"] == "true",
+                    "unreviewed",
+                )
+            )
+    columns = (
+        "city_id, title, summary, visibility, external_id, is_demo, created_by_id, created_at, updated_at, "
+        "version, kind, status, start_date, end_date, location_city_id, venue, outcomes, "
+        "federal_coordination_requested, review_status"
+    )
     with connection.cursor() as cursor:
         raw = cursor.cursor
         began = time.perf_counter()
@@ -98,8 +142,13 @@ def _clean_up(prefixes: list[str]) -> None:
     with connection.cursor() as cursor:
         for prefix in prefixes:
             ids = list(Engagement.objects.filter(external_id__startswith=f"{prefix}-").values_list("pk", flat=True))
-            for table in ("counterpart_cities", "counterpart_organizations", "named_countries", "topics",
-                          "counterpart_countries"):
+            for table in (
+                "counterpart_cities",
+                "counterpart_organizations",
+                "named_countries",
+                "topics",
+                "counterpart_countries",
+            ):
                 # Table names from the fixed tuple above, never from input.
                 cursor.execute(f"DELETE FROM engagements_engagement_{table} WHERE engagement_id = ANY(%s)", [ids])  # noqa: S608
             cursor.execute(
@@ -127,12 +176,15 @@ def main() -> None:
 
     actor = User.objects.filter(is_superuser=True).order_by("pk").first()
     home = City.objects.get(search_name="los angeles", subdivision="US-CA")
-    counterparts = [f"{c.name}, {c.country_id}" for c in City.objects.exclude(country_id="US")
-                    .filter(population__gte=2_000_000).order_by("-population")[:200]]
+    counterparts = [
+        f"{c.name}, {c.country_id}"
+        for c in City.objects.exclude(country_id="US").filter(population__gte=2_000_000).order_by("-population")[:200]
+    ]
     counterparts = [ref for ref in counterparts if _resolves(ref)]
     with tempfile.TemporaryDirectory() as folder:
-        path = write_engagements_csv(Path(folder) / "engagements.csv", options.rows, city="Los Angeles, US-CA",
-                                     counterparts=counterparts)
+        path = write_engagements_csv(
+            Path(folder) / "engagements.csv", options.rows, city="Los Angeles, US-CA", counterparts=counterparts
+        )
         size = path.stat().st_size
         print(f"{options.rows:,} rows, {size / 2**20:.1f} MB CSV, {len(counterparts)} distinct counterpart cities")
         _clean_up(["BENCH", "COPY"])
@@ -144,8 +196,10 @@ def main() -> None:
         job = run_job(job.pk)
         seconds = time.perf_counter() - began
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"import: {job.status}, created {job.created:,}, errors {job.error_count:,} in {seconds:.1f} s "
-              f"= {job.created / seconds:,.0f} rows/s; peak RSS {peak:,.0f} MB")
+        print(
+            f"import: {job.status}, created {job.created:,}, errors {job.error_count:,} in {seconds:.1f} s "
+            f"= {job.created / seconds:,.0f} rows/s; peak RSS {peak:,.0f} MB"
+        )
         if not options.memory_only:
             rows, copy_seconds = _copy_rows(path, home, actor.pk)
             print(f"COPY:   {rows:,} rows in {copy_seconds:.2f} s = {rows / copy_seconds:,.0f} rows/s")

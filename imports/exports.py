@@ -39,10 +39,16 @@ def exportable(user, kind: str):
     if not is_admin(user):
         records = records.filter(city_id__in=sorted(home_city_ids(user)))
     related = ["city", "location_city"] if model is Engagement else ["city"]
-    return records.select_related(*related).prefetch_related(
-        Prefetch("counterpart_cities", queryset=City.objects.order_by("pk")),
-        "counterpart_organizations", "topics", "counterpart_countries",
-    ).order_by("pk")
+    return (
+        records.select_related(*related)
+        .prefetch_related(
+            Prefetch("counterpart_cities", queryset=City.objects.order_by("pk")),
+            "counterpart_organizations",
+            "topics",
+            "counterpart_countries",
+        )
+        .order_by("pk")
+    )
 
 
 def export_rows(records, kind: str) -> Iterator[list[str]]:
@@ -67,5 +73,7 @@ def export_rows(records, kind: str) -> Iterator[list[str]]:
         for column in columns:
             if column not in values:
                 value = getattr(record, column)
-                values[column] = "" if value is None else value.isoformat() if hasattr(value, "isoformat") else str(value)
+                values[column] = (
+                    "" if value is None else value.isoformat() if hasattr(value, "isoformat") else str(value)
+                )
         yield [values[column] for column in columns]

@@ -448,8 +448,13 @@ class CityRecordKind(Kind):
                 ids = ", ".join(str(record.pk) for record in records[:10])
                 outcomes[index] = Outcome(
                     "error",
-                    [("title", candidate.raw.get("title", ""),
-                      f"{len(records)} existing {self.name} match this row (ids {ids}); give it an external_id.")],
+                    [
+                        (
+                            "title",
+                            candidate.raw.get("title", ""),
+                            f"{len(records)} existing {self.name} match this row (ids {ids}); give it an external_id.",
+                        )
+                    ],
                 )
                 continue
             planned = self._plan(candidate, records[0] if records else None, current, context)
@@ -508,11 +513,14 @@ class CityRecordKind(Kind):
         for relation in [*RELATION_COLUMNS.values(), DERIVED]:
             through, source, target = self._through(relation)
             replace = [
-                plan for plan in plans
+                plan
+                for plan in plans
                 if plan.creating
                 or relation in plan.changed_relations
-                or (relation == DERIVED
-                    and {t for _, t in current[relation].get(plan.instance.pk, [])} != set(plan.relations[relation]))
+                or (
+                    relation == DERIVED
+                    and {t for _, t in current[relation].get(plan.instance.pk, [])} != set(plan.relations[relation])
+                )
             ]
             stale = [plan.instance.pk for plan in replace if not plan.creating]
             if stale:
@@ -532,8 +540,12 @@ class CityRecordKind(Kind):
             plan.instance.skip_history_when_saving = True
             try:
                 post_save.send(
-                    sender=self.model, instance=plan.instance, created=plan.creating, raw=False,
-                    using=plan.instance._state.db, update_fields=None,
+                    sender=self.model,
+                    instance=plan.instance,
+                    created=plan.creating,
+                    raw=False,
+                    using=plan.instance._state.db,
+                    update_fields=None,
                 )
             finally:
                 del plan.instance.skip_history_when_saving
@@ -542,7 +554,9 @@ class CityRecordKind(Kind):
         manager = self.model.history
         history = [
             manager.model(
-                history_date=now, history_user=actor, history_change_reason="",
+                history_date=now,
+                history_user=actor,
+                history_change_reason="",
                 history_type="+" if plan.creating else "~",
                 **{field.attname: getattr(plan.instance, field.attname) for field in manager.model.tracked_fields},
             )
@@ -624,8 +638,20 @@ class AgreementKind(CityRecordKind):
     name = "agreements"
     model = Agreement
     columns = [
-        "external_id", "city", "title", "kind", "status", "counterpart_cities", "counterpart_organizations",
-        "topics", "signed_on", "effective_on", "expires_on", "visibility", "url", "summary",
+        "external_id",
+        "city",
+        "title",
+        "kind",
+        "status",
+        "counterpart_cities",
+        "counterpart_organizations",
+        "topics",
+        "signed_on",
+        "effective_on",
+        "expires_on",
+        "visibility",
+        "url",
+        "summary",
         "counterpart_countries",
     ]
     required = ["city", "title", "kind", "status"]
@@ -649,9 +675,23 @@ class EngagementKind(CityRecordKind):
     name = "engagements"
     model = Engagement
     columns = [
-        "external_id", "city", "title", "kind", "status", "start_date", "end_date", "location_city", "venue",
-        "counterpart_cities", "counterpart_organizations", "topics", "visibility",
-        "federal_coordination_requested", "summary", "outcomes", "counterpart_countries",
+        "external_id",
+        "city",
+        "title",
+        "kind",
+        "status",
+        "start_date",
+        "end_date",
+        "location_city",
+        "venue",
+        "counterpart_cities",
+        "counterpart_organizations",
+        "topics",
+        "visibility",
+        "federal_coordination_requested",
+        "summary",
+        "outcomes",
+        "counterpart_countries",
     ]
     required = ["city", "title", "kind", "status", "start_date"]
     key_fields = ("title", "start_date")
@@ -676,6 +716,5 @@ class EngagementKind(CityRecordKind):
 
 
 KINDS: dict[str, Kind] = {
-    kind.name: kind
-    for kind in (CityKind(), OrganizationKind(), MembershipKind(), AgreementKind(), EngagementKind())
+    kind.name: kind for kind in (CityKind(), OrganizationKind(), MembershipKind(), AgreementKind(), EngagementKind())
 }

@@ -164,7 +164,11 @@ class CsvReader:
         extra = [cell for cell in cells[len(self.columns) :] if cell.strip()]
         if extra:
             problems.append(
-                ("", shorten(extra[0]), f"The row has {len(cells)} cells but the header names {len(self.columns)} columns.")
+                (
+                    "",
+                    shorten(extra[0]),
+                    f"The row has {len(cells)} cells but the header names {len(self.columns)} columns.",
+                )
             )
         return SourceRow(number, values, problems)
 
@@ -342,7 +346,9 @@ class JsonReader:
             if isinstance(value, list) and all(not isinstance(part, dict | list) for part in value):
                 value = "; ".join(_cell_text(part) for part in value if part is not None)
             elif isinstance(value, dict | list):
-                problems.append((column, shorten(json.dumps(value)), "Nested objects and lists are not supported here."))
+                problems.append(
+                    (column, shorten(json.dumps(value)), "Nested objects and lists are not supported here.")
+                )
                 continue
             values[column] = check_cell(column, _cell_text(value), problems)
         return SourceRow(number, values, problems)

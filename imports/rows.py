@@ -92,7 +92,9 @@ class RowReader:
             by_name[str(label).casefold()] = code
         found = by_name.get(value.casefold().replace(" ", "_")) or by_name.get(value.casefold())
         if found is None:
-            self.error(column, f"“{value}” is not a valid {column}: use one of {', '.join(code for code, _ in choices)}.")
+            self.error(
+                column, f"“{value}” is not a valid {column}: use one of {', '.join(code for code, _ in choices)}."
+            )
         return found
 
     def date(self, column: str, *, required: bool = False) -> dt.date | None:
@@ -207,7 +209,9 @@ class RowReader:
             name, country = (match["name"], match["country"].upper()) if match else (part, "")
             candidates = self.context.organizations(name, country)
             if not candidates:
-                self.error(column, f"No organisation is named “{part}”: import it first (kind organizations).", value=part)
+                self.error(
+                    column, f"No organisation is named “{part}”: import it first (kind organizations).", value=part
+                )
             elif len(candidates) > 1:
                 places = ", ".join(f"{name} [{org.country_id or '?'}]" for org in candidates)
                 self.error(column, f"“{part}” names several organisations; write one of: {places}.", value=part)

@@ -56,7 +56,11 @@ def create_job(*, owner, upload, kind: str, dry_run: bool = False, enqueue: bool
     size = upload.size
     if size > settings.IMPORT_MAX_FILE_BYTES:
         raise ValidationError(
-            {"file": [f"The file is {size / 2**20:,.1f} MB; the limit is {settings.IMPORT_MAX_FILE_BYTES / 2**20:,.0f} MB."]}
+            {
+                "file": [
+                    f"The file is {size / 2**20:,.1f} MB; the limit is {settings.IMPORT_MAX_FILE_BYTES / 2**20:,.0f} MB."
+                ]
+            }
         )
     if size == 0:
         raise ValidationError({"file": ["The file is empty."]})
@@ -76,8 +80,13 @@ def create_job(*, owner, upload, kind: str, dry_run: bool = False, enqueue: bool
             raise ValidationError({"file": [f"This file is already being imported (import #{running.pk})."]})
     name = PurePath(upload.name or "upload").name
     job = ImportJob(
-        kind=kind, format=file_format, original_name=name[:255], file_size=size, file_sha256=sha256,
-        dry_run=dry_run, owner=owner,
+        kind=kind,
+        format=file_format,
+        original_name=name[:255],
+        file_size=size,
+        file_sha256=sha256,
+        dry_run=dry_run,
+        owner=owner,
     )
     upload.seek(0)
     job.file.save(f"{uuid.uuid4().hex}{PurePath(name).suffix.lower()[:10]}", upload, save=False)
@@ -116,7 +125,12 @@ def run_job(job_id: int, *, progress: Progress | None = None) -> ImportJob:
         _finish(job.pk, attempt, ImportJob.Status.FAILED, str(error))
     except Exception as error:
         log.exception("Import %s stopped on an unexpected error", job_id)
-        _finish(job.pk, attempt, ImportJob.Status.FAILED, f"The import stopped on an unexpected error ({type(error).__name__}).")
+        _finish(
+            job.pk,
+            attempt,
+            ImportJob.Status.FAILED,
+            f"The import stopped on an unexpected error ({type(error).__name__}).",
+        )
     job.refresh_from_db()
     return job
 
@@ -151,7 +165,9 @@ def _survey(reader, job: ImportJob, kind: Kind) -> int:
         if total == 1 and job.format != ImportJob.Format.JSON:
             _check_columns(reader.columns, kind, job)
         if total > settings.IMPORT_MAX_ROWS:
-            raise FileUnreadable(f"The file has more than {settings.IMPORT_MAX_ROWS:,} rows: split it into several files.")
+            raise FileUnreadable(
+                f"The file has more than {settings.IMPORT_MAX_ROWS:,} rows: split it into several files."
+            )
     if total or job.format != ImportJob.Format.JSON:
         _check_columns(reader.columns, kind, job)
     return total
@@ -262,16 +278,22 @@ def process_rows(job: ImportJob, rows: list[SourceRow], kind: Kind, context: Imp
     first_row: dict[int, int] = {}
     for candidate in candidates:
         first_row.setdefault(candidate.digest, candidate.row)
-    earlier = dict(
-        ImportSeenKey.objects.filter(job_id=job.pk, digest__in=list(first_row)).values_list("digest", "row")
-    )
+    earlier = dict(ImportSeenKey.objects.filter(job_id=job.pk, digest__in=list(first_row)).values_list("digest", "row"))
     fresh = []
     for candidate in candidates:
         seen_at = earlier.get(candidate.digest, first_row[candidate.digest])
         if seen_at != candidate.row:
             column = "external_id" if "external_id" in candidate.key else ""
-            reject(candidate.row, [(column, candidate.raw.get(column, ""),
-                                    f"This row names the same record as row {seen_at}; a record may appear only once in a file.")])
+            reject(
+                candidate.row,
+                [
+                    (
+                        column,
+                        candidate.raw.get(column, ""),
+                        f"This row names the same record as row {seen_at}; a record may appear only once in a file.",
+                    )
+                ],
+            )
         else:
             fresh.append(candidate)
     insert_values(ImportSeenKey, ["job_id", "digest", "row"], [(job.pk, c.digest, c.row) for c in fresh])

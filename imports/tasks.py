@@ -8,7 +8,9 @@ from . import services
 IMPORT_TIME_LIMIT = 6 * 60 * 60
 
 
-@shared_task(name="imports.run_import", acks_late=True, soft_time_limit=IMPORT_TIME_LIMIT, time_limit=IMPORT_TIME_LIMIT + 60)
+@shared_task(
+    name="imports.run_import", acks_late=True, soft_time_limit=IMPORT_TIME_LIMIT, time_limit=IMPORT_TIME_LIMIT + 60
+)
 def run_import(job_id: int) -> None:
     """Run (or resume) one import. Safe to deliver twice: only one worker can claim the job."""
     services.run_job(job_id)

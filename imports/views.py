@@ -29,8 +29,12 @@ def upload(request):
             raise PermissionDenied
         if form.is_valid():
             try:
-                job = create_job(owner=request.user, upload=form.cleaned_data["file"], kind=form.cleaned_data["kind"],
-                                 dry_run=form.cleaned_data["dry_run"])
+                job = create_job(
+                    owner=request.user,
+                    upload=form.cleaned_data["file"],
+                    kind=form.cleaned_data["kind"],
+                    dry_run=form.cleaned_data["dry_run"],
+                )
             except ValidationError as error:
                 for field, messages in error.message_dict.items():
                     for message in messages:
@@ -38,14 +42,20 @@ def upload(request):
             else:
                 return redirect("imports:job", pk=job.pk)
     jobs = ImportJob.objects.visible_to(request.user).select_related("owner")[:25]
-    return render(request, "imports/upload.html", {"form": form, "jobs": jobs, "allowed": allowed, "kinds": KINDS.values()})
+    return render(
+        request, "imports/upload.html", {"form": form, "jobs": jobs, "allowed": allowed, "kinds": KINDS.values()}
+    )
 
 
 @login_required
 def job_page(request, pk: int):
     job = _job_for(request, pk)
     template = "imports/_progress.html" if request.htmx else "imports/job.html"
-    return render(request, template, {"job": job, "errors": job.row_errors.all()[:ERRORS_ON_PAGE], "errors_on_page": ERRORS_ON_PAGE})
+    return render(
+        request,
+        template,
+        {"job": job, "errors": job.row_errors.all()[:ERRORS_ON_PAGE], "errors_on_page": ERRORS_ON_PAGE},
+    )
 
 
 class _Echo:

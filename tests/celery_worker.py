@@ -76,15 +76,34 @@ class LiveWorker:
         name = f"live-{uuid.uuid4().hex[:8]}@%h"
         log = (self.log_dir / f"worker-{len(self.processes) + 1}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "diplomacy", "worker", "--pool=prefork", "--concurrency=1",
-             "--loglevel=INFO", "-n", name, "--without-gossip", "--without-mingle", "--prefetch-multiplier=1"],
-            cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "diplomacy",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                "--loglevel=INFO",
+                "-n",
+                name,
+                "--without-gossip",
+                "--without-mingle",
+                "--prefetch-multiplier=1",
+            ],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.processes.append((process, name))
         hostname = name.replace("%h", os.uname().nodename)
         self.wait_until(
             lambda: process.poll() is None and app.control.ping(destination=[hostname], timeout=0.5),
-            timeout=timeout, what=f"worker {hostname} to answer a ping",
+            timeout=timeout,
+            what=f"worker {hostname} to answer a ping",
         )
         return hostname
 

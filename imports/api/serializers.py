@@ -22,9 +22,28 @@ class ImportJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportJob
         fields = [
-            "id", "kind", "format", "file_name", "file_size", "dry_run", "owner", "status", "message",
-            "total_rows", "processed_rows", "created", "updated", "unchanged", "error_count", "attempts",
-            "created_at", "started_at", "heartbeat_at", "finished_at", "page", "errors_csv",
+            "id",
+            "kind",
+            "format",
+            "file_name",
+            "file_size",
+            "dry_run",
+            "owner",
+            "status",
+            "message",
+            "total_rows",
+            "processed_rows",
+            "created",
+            "updated",
+            "unchanged",
+            "error_count",
+            "attempts",
+            "created_at",
+            "started_at",
+            "heartbeat_at",
+            "finished_at",
+            "page",
+            "errors_csv",
         ]
         read_only_fields = fields
 

@@ -51,11 +51,17 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         incoming = ImportJobCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:
-            job = services.create_job(owner=request.user, upload=incoming.validated_data["file"],
-                                      kind=incoming.validated_data["kind"], dry_run=incoming.validated_data["dry_run"])
+            job = services.create_job(
+                owner=request.user,
+                upload=incoming.validated_data["file"],
+                kind=incoming.validated_data["kind"],
+                dry_run=incoming.validated_data["dry_run"],
+            )
         except ValidationError as error:
             raise exceptions.ValidationError(error.message_dict) from error
         except PermissionDenied as error:
             raise exceptions.PermissionDenied(str(error)) from error
         job.refresh_from_db()
-        return Response(ImportJobDetailSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ImportJobDetailSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )

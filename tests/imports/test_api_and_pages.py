@@ -30,7 +30,9 @@ def _api(user=None):
 def _post(client, text=GOOD, name="a.csv", **fields):
     upload = io.BytesIO(text.encode())
     upload.name = name
-    return client.post(reverse("api:import-list"), {"file": upload, "kind": "engagements", **fields}, format="multipart")
+    return client.post(
+        reverse("api:import-list"), {"file": upload, "kind": "engagements", **fields}, format="multipart"
+    )
 
 
 def _job(owner, text=GOOD, *, run=True):
@@ -46,7 +48,11 @@ def test_staff_upload_runs_after_commit_and_answers_with_the_job(world, django_c
     assert (answer.json()["status"], answer.json()["dry_run"]) == ("queued", True)
     detail = _api(world["staff_a"]).get(reverse("api:import-detail", args=[answer.json()["id"]])).json()
     assert {key: detail[key] for key in ("status", "total_rows", "created", "error_count", "errors")} == {
-        "status": "succeeded", "total_rows": 1, "created": 1, "error_count": 0, "errors": []
+        "status": "succeeded",
+        "total_rows": 1,
+        "created": 1,
+        "error_count": 0,
+        "errors": [],
     }
     assert not Engagement.objects.exists()
 
@@ -105,8 +111,9 @@ def test_the_upload_page_form_starts_a_job_and_shows_its_report(world, client, d
         assert f'for="id_{field}"' in page
 
     with django_capture_on_commit_callbacks(execute=True):
-        answer = client.post(reverse("imports:upload"), {"file": ContentFile(FORMULA.encode(), name="f.csv"),
-                                                         "kind": "engagements"})
+        answer = client.post(
+            reverse("imports:upload"), {"file": ContentFile(FORMULA.encode(), name="f.csv"), "kind": "engagements"}
+        )
 
     job = ImportJob.objects.get()
     assert answer.status_code == 302 and answer["Location"] == reverse("imports:job", args=[job.pk])
@@ -128,7 +135,9 @@ def test_a_running_job_page_polls_for_progress_with_htmx(world, client):
 def test_the_upload_form_shows_a_refusal_next_to_the_file(world, client, settings):
     settings.IMPORT_MAX_FILE_BYTES = 10
     client.force_login(world["staff_a"])
-    page = client.post(reverse("imports:upload"), {"file": ContentFile(GOOD.encode(), name="a.csv"), "kind": "engagements"})
+    page = client.post(
+        reverse("imports:upload"), {"file": ContentFile(GOOD.encode(), name="a.csv"), "kind": "engagements"}
+    )
     assert page.status_code == 200 and "the limit is" in page.content.decode()
 
 
@@ -145,11 +154,14 @@ def test_importfile_prints_the_report_as_json_on_the_last_line(world, tmp_path, 
     assert "rows" in err  # the progress bar
 
 
-@pytest.mark.parametrize("arguments, reason", [
-    (["engagements", "/no/such/file.csv"], "No such file"),
-    (["engagements", "{good}", "--as", "nobody"], "No active user is called nobody"),
-    (["engagements", "{bad}", "--as", "alice"], "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "arguments, reason",
+    [
+        (["engagements", "/no/such/file.csv"], "No such file"),
+        (["engagements", "{good}", "--as", "nobody"], "No active user is called nobody"),
+        (["engagements", "{bad}", "--as", "alice"], "not UTF-8"),
+    ],
+)
 def test_importfile_fails_with_a_one_line_reason(world, tmp_path, arguments, reason):
     (tmp_path / "good.csv").write_text(GOOD, encoding="utf-8")
     (tmp_path / "bad.csv").write_bytes(GOOD.replace("Visit", "Zürich").encode("cp1252"))

@@ -16,8 +16,13 @@ from .helpers import CORPUS, COUNTS, errors_of, import_file, report_of
 pytestmark = pytest.mark.django_db
 
 CASES = sorted(CORPUS.glob("*.expected.json"))
-MODELS = {"cities": City, "organizations": Organization, "memberships": NetworkMembership,
-          "agreements": Agreement, "engagements": Engagement}
+MODELS = {
+    "cities": City,
+    "organizations": Organization,
+    "memberships": NetworkMembership,
+    "agreements": Agreement,
+    "engagements": Engagement,
+}
 
 
 def _expected(path):

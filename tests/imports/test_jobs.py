@@ -43,7 +43,7 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(world, tm
 def test_a_changed_row_updates_its_record_once_with_a_new_version_and_history(world, tmp_path):
     import_text(tmp_path, "a.csv", _rows(3), owner=world["staff_a"], kind="engagements")
     history = Engagement.history.count()
-    changed = _rows(3).replace("R-2,\"Los Angeles, US-CA\",Meeting 2,", "R-2,\"Los Angeles, US-CA\",Renamed meeting,")
+    changed = _rows(3).replace('R-2,"Los Angeles, US-CA",Meeting 2,', 'R-2,"Los Angeles, US-CA",Renamed meeting,')
 
     job = import_text(tmp_path, "b.csv", changed, owner=world["staff_a"], kind="engagements")
 
@@ -84,9 +84,14 @@ def test_a_dry_run_reports_an_update_and_writes_nothing(world, tmp_path):
 
 def test_a_column_left_out_of_the_file_leaves_its_field_alone(world, tmp_path):
     import_text(tmp_path, "a.csv", _rows(1), owner=world["staff_a"], kind="engagements")
-    job = import_text(tmp_path, "b.csv", 'external_id,city,title,kind,status,start_date\n'
-                      'R-1,"Los Angeles, US-CA",Meeting 1,bilateral_meeting,cancelled,2024-03-01\n',
-                      owner=world["staff_a"], kind="engagements")
+    job = import_text(
+        tmp_path,
+        "b.csv",
+        "external_id,city,title,kind,status,start_date\n"
+        'R-1,"Los Angeles, US-CA",Meeting 1,bilateral_meeting,cancelled,2024-03-01\n',
+        owner=world["staff_a"],
+        kind="engagements",
+    )
 
     engagement = Engagement.objects.get(external_id="R-1")
     assert job.updated == 1
@@ -94,7 +99,9 @@ def test_a_column_left_out_of_the_file_leaves_its_field_alone(world, tmp_path):
 
 
 def test_rows_without_external_id_are_matched_by_title_and_start_date(world, tmp_path):
-    text = 'city,title,kind,status,start_date,summary\n"Los Angeles, US-CA",Budget talks,other,planned,2024-04-01,First\n'
+    text = (
+        'city,title,kind,status,start_date,summary\n"Los Angeles, US-CA",Budget talks,other,planned,2024-04-01,First\n'
+    )
     import_text(tmp_path, "a.csv", text, owner=world["staff_a"], kind="engagements")
 
     job = import_text(tmp_path, "b.csv", text.replace("First", "Second"), owner=world["staff_a"], kind="engagements")
@@ -127,18 +134,31 @@ def test_a_file_over_the_size_limit_is_refused_with_its_size(world, settings):
 
 
 def test_the_same_file_cannot_run_twice_at_once(world):
-    create_job(owner=world["staff_a"], upload=ContentFile(_rows(1).encode(), name="a.csv"), kind="engagements", enqueue=False)
+    create_job(
+        owner=world["staff_a"], upload=ContentFile(_rows(1).encode(), name="a.csv"), kind="engagements", enqueue=False
+    )
     with pytest.raises(ValidationError, match="already being imported"):
-        create_job(owner=world["staff_a"], upload=ContentFile(_rows(1).encode(), name="a.csv"), kind="engagements",
-                   enqueue=False)
-    rehearsal = create_job(owner=world["staff_a"], upload=ContentFile(_rows(1).encode(), name="a.csv"),
-                           kind="engagements", dry_run=True, enqueue=False)
+        create_job(
+            owner=world["staff_a"],
+            upload=ContentFile(_rows(1).encode(), name="a.csv"),
+            kind="engagements",
+            enqueue=False,
+        )
+    rehearsal = create_job(
+        owner=world["staff_a"],
+        upload=ContentFile(_rows(1).encode(), name="a.csv"),
+        kind="engagements",
+        dry_run=True,
+        enqueue=False,
+    )
     assert rehearsal.status == "queued"
 
 
 def test_a_job_is_enqueued_only_once_its_row_is_committed(world, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        job = create_job(owner=world["staff_a"], upload=ContentFile(_rows(2).encode(), name="a.csv"), kind="engagements")
+        job = create_job(
+            owner=world["staff_a"], upload=ContentFile(_rows(2).encode(), name="a.csv"), kind="engagements"
+        )
         assert ImportJob.objects.get(pk=job.pk).status == "queued"
     assert len(callbacks) == 1
     callbacks[0]()  # the eager task runs the job, as the worker would after the commit
@@ -151,8 +171,9 @@ class WorkerDied(BaseException):
 
 def test_a_job_interrupted_after_two_chunks_resumes_after_them(world, monkeypatch, django_capture_on_commit_callbacks):
     monkeypatch.setattr(services, "CHUNK_ROWS", 3)
-    job = create_job(owner=world["staff_a"], upload=ContentFile(_rows(10).encode(), name="a.csv"), kind="engagements",
-                     enqueue=False)
+    job = create_job(
+        owner=world["staff_a"], upload=ContentFile(_rows(10).encode(), name="a.csv"), kind="engagements", enqueue=False
+    )
     commits = []
 
     def die_after_two_chunks(current):
@@ -174,11 +195,14 @@ def test_a_job_interrupted_after_two_chunks_resumes_after_them(world, monkeypatc
     assert not ImportSeenKey.objects.filter(job=job).exists()
 
 
-def test_a_duplicate_is_still_caught_in_a_later_chunk_after_a_resume(world, monkeypatch, django_capture_on_commit_callbacks):
+def test_a_duplicate_is_still_caught_in_a_later_chunk_after_a_resume(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
     monkeypatch.setattr(services, "CHUNK_ROWS", 2)
     text = _rows(3) + 'R-1,"Los Angeles, US-CA",Again,other,planned,2024-05-01,,,,internal,\n'
-    job = create_job(owner=world["staff_a"], upload=ContentFile(text.encode(), name="a.csv"), kind="engagements",
-                     enqueue=False)
+    job = create_job(
+        owner=world["staff_a"], upload=ContentFile(text.encode(), name="a.csv"), kind="engagements", enqueue=False
+    )
 
     def die_after_one_chunk(current):
         if current.processed_rows >= 2:
@@ -191,12 +215,15 @@ def test_a_duplicate_is_still_caught_in_a_later_chunk_after_a_resume(world, monk
 
     job.refresh_from_db()
     assert (job.created, job.error_count) == (3, 1)
-    assert errors_of(job) == [(5, "external_id", "This row names the same record as row 2; a record may appear only once in a file.")]
+    assert errors_of(job) == [
+        (5, "external_id", "This row names the same record as row 2; a record may appear only once in a file.")
+    ]
 
 
 def test_a_worker_presumed_dead_that_wakes_up_commits_nothing(world):
-    job = create_job(owner=world["staff_a"], upload=ContentFile(_rows(2).encode(), name="a.csv"), kind="engagements",
-                     enqueue=False)
+    job = create_job(
+        owner=world["staff_a"], upload=ContentFile(_rows(2).encode(), name="a.csv"), kind="engagements", enqueue=False
+    )
     first = services._claim(job.pk)
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - dt.timedelta(hours=1))
     second = services._claim(job.pk)
@@ -207,8 +234,9 @@ def test_a_worker_presumed_dead_that_wakes_up_commits_nothing(world):
 
 
 def test_a_running_job_with_a_live_heartbeat_is_not_claimed_twice(world):
-    job = create_job(owner=world["staff_a"], upload=ContentFile(_rows(2).encode(), name="a.csv"), kind="engagements",
-                     enqueue=False)
+    job = create_job(
+        owner=world["staff_a"], upload=ContentFile(_rows(2).encode(), name="a.csv"), kind="engagements", enqueue=False
+    )
     assert services._claim(job.pk) == 1
     assert services._claim(job.pk) is None
     assert resume_stalled_jobs() == []
@@ -216,8 +244,9 @@ def test_a_running_job_with_a_live_heartbeat_is_not_claimed_twice(world):
 
 def test_the_sweep_gives_up_after_the_attempt_cap(world, settings):
     settings.IMPORT_MAX_ATTEMPTS = 2
-    job = create_job(owner=world["staff_a"], upload=ContentFile(_rows(2).encode(), name="a.csv"), kind="engagements",
-                     enqueue=False)
+    job = create_job(
+        owner=world["staff_a"], upload=ContentFile(_rows(2).encode(), name="a.csv"), kind="engagements", enqueue=False
+    )
     ImportJob.objects.filter(pk=job.pk).update(
         status="running", attempts=2, heartbeat_at=timezone.now() - dt.timedelta(hours=1)
     )
@@ -230,8 +259,9 @@ def test_the_sweep_gives_up_after_the_attempt_cap(world, settings):
 
 
 def test_a_job_queued_too_long_is_sent_again(world, django_capture_on_commit_callbacks):
-    job = create_job(owner=world["staff_a"], upload=ContentFile(_rows(1).encode(), name="a.csv"), kind="engagements",
-                     enqueue=False)
+    job = create_job(
+        owner=world["staff_a"], upload=ContentFile(_rows(1).encode(), name="a.csv"), kind="engagements", enqueue=False
+    )
     ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - dt.timedelta(hours=1))
 
     with django_capture_on_commit_callbacks(execute=True):

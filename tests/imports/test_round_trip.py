@@ -22,34 +22,69 @@ pytestmark = pytest.mark.django_db
 
 def _engagements(world):
     topics = {slug: factories.topic(slug) for slug in ("climate", "culture-education", "trade-investment")}
-    sao_paulo = factories.CityFactory(name="São Paulo", country=factories.country("BR"), subdivision="", population=12_000_000)
+    sao_paulo = factories.CityFactory(
+        name="São Paulo", country=factories.country("BR"), subdivision="", population=12_000_000
+    )
     zurich = factories.CityFactory(name="Zürich", country=factories.country("CH"), subdivision="", population=400_000)
     beijing = factories.CityFactory(name="北京", country=factories.country("CN"), subdivision="", population=20_000_000)
     goethe = Organization.objects.get(name="Goethe-Institut")
     actor, home = world["staff_a"], world["los_angeles"]
-    save_engagement(actor=actor, data={
-        "city": home, "title": "Kraków–Zürich climate forum", "kind": "conference", "status": "completed",
-        "start_date": dt.date(2024, 3, 1), "end_date": dt.date(2024, 3, 3), "location_city": zurich,
-        "venue": "Kongresshaus, Saal 1", "counterpart_cities": [zurich, sao_paulo, world["windhoek"]],
-        "counterpart_organizations": [goethe], "topics": [topics["climate"], topics["trade-investment"]],
-        "visibility": "public", "federal_coordination_requested": True, "external_id": "RT-1",
-        "summary": 'Line one, with "quotes"\nline two; ok', "outcomes": "=1+1 is not a formula here",
-        "named_countries": [factories.country("RU")],
-    })
-    save_engagement(actor=actor, data={
-        "city": home, "title": "北京 delegation", "kind": "inbound_delegation", "status": "planned",
-        "start_date": dt.date(2025, 1, 10), "counterpart_cities": [beijing], "visibility": "restricted",
-    })
-    save_agreement(actor=actor, data={
-        "city": home, "title": "Sister cities with Nagoya", "kind": "sister_city", "status": "active",
-        "signed_on": dt.date(1959, 4, 1), "counterpart_cities": [world["nagoya"]],
-        "topics": [topics["culture-education"]], "external_id": "SC-NAGOYA", "url": "https://example.org/nagoya",
-    })
+    save_engagement(
+        actor=actor,
+        data={
+            "city": home,
+            "title": "Kraków–Zürich climate forum",
+            "kind": "conference",
+            "status": "completed",
+            "start_date": dt.date(2024, 3, 1),
+            "end_date": dt.date(2024, 3, 3),
+            "location_city": zurich,
+            "venue": "Kongresshaus, Saal 1",
+            "counterpart_cities": [zurich, sao_paulo, world["windhoek"]],
+            "counterpart_organizations": [goethe],
+            "topics": [topics["climate"], topics["trade-investment"]],
+            "visibility": "public",
+            "federal_coordination_requested": True,
+            "external_id": "RT-1",
+            "summary": 'Line one, with "quotes"\nline two; ok',
+            "outcomes": "=1+1 is not a formula here",
+            "named_countries": [factories.country("RU")],
+        },
+    )
+    save_engagement(
+        actor=actor,
+        data={
+            "city": home,
+            "title": "北京 delegation",
+            "kind": "inbound_delegation",
+            "status": "planned",
+            "start_date": dt.date(2025, 1, 10),
+            "counterpart_cities": [beijing],
+            "visibility": "restricted",
+        },
+    )
+    save_agreement(
+        actor=actor,
+        data={
+            "city": home,
+            "title": "Sister cities with Nagoya",
+            "kind": "sister_city",
+            "status": "active",
+            "signed_on": dt.date(1959, 4, 1),
+            "counterpart_cities": [world["nagoya"]],
+            "topics": [topics["culture-education"]],
+            "external_id": "SC-NAGOYA",
+            "url": "https://example.org/nagoya",
+        },
+    )
 
 
 def _snapshot(model):
-    fields = [f.attname for f in model._meta.concrete_fields
-              if f.attname not in ("id", "created_at", "updated_at", "version", "created_by_id")]
+    fields = [
+        f.attname
+        for f in model._meta.concrete_fields
+        if f.attname not in ("id", "created_at", "updated_at", "version", "created_by_id")
+    ]
     records = {}
     for record in model.objects.order_by("title"):
         records[record.title] = (

@@ -44,12 +44,18 @@ def test_an_upload_through_the_api_is_run_by_the_worker(live_worker, city_a, for
     assert Engagement.objects.get(external_id="W-1").counterpart_cities.get() == foreign_city
     detail = client.get(reverse("api:import-detail", args=[job.pk])).json()
     assert detail["errors"] == [
-        {"row": 3, "column": "start_date", "value": "2024-31-01",
-         "message": "“2024-31-01” is not a date in ISO 8601 form (YYYY-MM-DD)."}
+        {
+            "row": 3,
+            "column": "start_date",
+            "value": "2024-31-01",
+            "message": "“2024-31-01” is not a date in ISO 8601 form (YYYY-MM-DD).",
+        }
     ]
 
 
-def test_a_worker_killed_mid_import_loses_and_duplicates_nothing(live_worker, city_a, foreign_city, admin_user, tmp_path):
+def test_a_worker_killed_mid_import_loses_and_duplicates_nothing(
+    live_worker, city_a, foreign_city, admin_user, tmp_path
+):
     for slug in ("climate", "trade-investment", "public-health", "culture-education", "technology-innovation"):
         factories.topic(slug)
     berlin = factories.CityFactory(name="Berlin", country=factories.country("DE"), subdivision="", population=3_600_000)
@@ -75,7 +81,12 @@ def test_a_worker_killed_mid_import_loses_and_duplicates_nothing(live_worker, ci
     assert job.status == "succeeded", job.message
     assert job.attempts == 2
     assert (job.total_rows, job.processed_rows, job.created, job.updated, job.unchanged, job.error_count) == (
-        ROWS, ROWS, ROWS, 0, 0, 0
+        ROWS,
+        ROWS,
+        ROWS,
+        0,
+        0,
+        0,
     )
     engagements = Engagement.objects.filter(city=city_a)
     assert engagements.count() == ROWS

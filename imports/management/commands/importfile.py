@@ -35,8 +35,9 @@ class Command(BaseCommand):
         actor = self._actor(username)
         with source.open("rb") as handle:
             try:
-                job = create_job(owner=actor, upload=File(handle, name=source.name), kind=kind, dry_run=dry_run,
-                                 enqueue=False)
+                job = create_job(
+                    owner=actor, upload=File(handle, name=source.name), kind=kind, dry_run=dry_run, enqueue=False
+                )
             except ValidationError as error:
                 raise CommandError(" ".join(m for ms in error.message_dict.values() for m in ms)) from error
             except PermissionDenied as error:
