@@ -139,7 +139,7 @@ def _run(job: ImportJob, attempt: int, progress: Progress | None) -> None:
     kind = KINDS[job.kind]
     with job.file.open("rb") as handle:
         reader = open_reader(handle, job.format, job.kind)
-        total = _survey(reader, job, kind)
+        total = _survey(reader, job, kind, attempt)
         if job.total_rows != total:
             ImportJob.objects.filter(pk=job.pk, attempts=attempt).update(total_rows=total)
             job.total_rows = total
@@ -156,12 +156,18 @@ def _run(job: ImportJob, attempt: int, progress: Progress | None) -> None:
     _finish(job.pk, attempt, ImportJob.Status.SUCCEEDED)
 
 
-def _survey(reader, job: ImportJob, kind: Kind) -> int:
+SURVEY_HEARTBEAT_ROWS = 20_000
+
+
+def _survey(reader, job: ImportJob, kind: Kind, attempt: int) -> int:
     """Read the whole file once before writing anything, so that a file that cannot be read
     fails as a whole (and is never half imported), and the total is known for the progress bar."""
     total = 0
     for _ in reader:
         total += 1
+        if total % SURVEY_HEARTBEAT_ROWS == 0:
+            # A long file is still being read: the worker is alive.
+            ImportJob.objects.filter(pk=job.pk, attempts=attempt).update(heartbeat_at=timezone.now())
         if total == 1 and job.format != ImportJob.Format.JSON:
             _check_columns(reader.columns, kind, job)
         if total > settings.IMPORT_MAX_ROWS:
