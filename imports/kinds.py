@@ -84,6 +84,8 @@ class Kind:
     name = ""
     columns: list[str] = []
     required: list[str] = []
+    # How a row finds the record it updates, in words for the upload page.
+    identity = ""
 
     def parse(self, row: RowReader) -> Candidate | None:
         raise NotImplementedError
@@ -122,6 +124,7 @@ def _differs(instance, data: dict[str, Any]) -> bool:
 
 class CityKind(RowByRowKind):
     name = "cities"
+    identity = "geonames_id when given, otherwise country + subdivision + name"
     columns = ["name", "country", "subdivision", "population", "latitude", "longitude", "timezone", "geonames_id"]
     required = ["name", "country"]
 
@@ -174,6 +177,7 @@ class CityKind(RowByRowKind):
 
 class OrganizationKind(RowByRowKind):
     name = "organizations"
+    identity = "name + country"
     columns = ["name", "kind", "country", "city", "website"]
     required = ["name", "kind"]
 
@@ -212,6 +216,7 @@ class OrganizationKind(RowByRowKind):
 
 class MembershipKind(RowByRowKind):
     name = "memberships"
+    identity = "network + city + role + joined_on"
     columns = ["network", "city", "role", "joined_on", "left_on", "notes"]
     required = ["network", "city", "role"]
 
@@ -636,6 +641,7 @@ def _database_error(error: Exception) -> Exception:
 
 class AgreementKind(CityRecordKind):
     name = "agreements"
+    identity = "external_id within the city when given, otherwise city + title + signed_on"
     model = Agreement
     columns = [
         "external_id",
@@ -673,6 +679,7 @@ class AgreementKind(CityRecordKind):
 
 class EngagementKind(CityRecordKind):
     name = "engagements"
+    identity = "external_id within the city when given, otherwise city + title + start_date"
     model = Engagement
     columns = [
         "external_id",

@@ -169,3 +169,10 @@ def test_importfile_fails_with_a_one_line_reason(world, tmp_path, arguments, rea
     with pytest.raises(CommandError, match=reason) as failure:
         call_command("importfile", *arguments)
     assert "\n" not in str(failure.value)
+
+
+def test_the_upload_page_says_how_rows_find_their_records(world, client):
+    client.force_login(world["staff_a"])
+    page = client.get(reverse("imports:upload")).content.decode()
+    assert "external_id within the city when given, otherwise city + title + start_date" in page
+    assert reverse("imports:export-csv", args=["engagements"]) in page
