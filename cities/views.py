@@ -1,6 +1,8 @@
 """Pages for city-side records: the type-ahead endpoints, inline organisations, network
 memberships and the international-affairs office profile."""
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,13 +29,15 @@ from .forms import (
 from .models import City, InternationalAffairsOffice, Network, NetworkMembership, Organization
 from .services import save_membership, save_office, save_organization
 
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,60}$")
+
 
 def _typed_query(request) -> tuple[str, str]:
     """The text typed into a picker (sent under its own name, `<field>_query`) or `?q=`."""
     for key, value in request.GET.items():
-        if key.endswith(QUERY_SUFFIX):
-            return key[: -len(QUERY_SUFFIX)], value.strip()
-    return request.GET.get("field", "q"), request.GET.get("q", "").strip()
+        if key.endswith(QUERY_SUFFIX) and FIELD_NAME.match(key[: -len(QUERY_SUFFIX)]):
+            return key[: -len(QUERY_SUFFIX)], value.strip()[:200]
+    return "q", request.GET.get("q", "").strip()[:200]
 
 
 def _suggestions(request, results, field, query):
@@ -73,7 +77,8 @@ def organization_create(request):
     user = request.user
     if not can(user, Action.CREATE, Organization(name="")):
         raise PermissionDenied
-    field = request.GET.get("field", "counterpart_organizations")
+    # The record-form field the new organisation is added to (the only one there is).
+    field = "counterpart_organizations"
     form = OrganizationForm(request.POST or None, prefix="organization")
     created = None
     if request.method == "POST" and form.is_valid():

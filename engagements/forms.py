@@ -142,7 +142,13 @@ class EngagementForm(CityRecordForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, user=user, **kwargs)
         agreements = Agreement.objects.visible_to(user).order_by("title")
-        if not is_admin(user):
+        if is_admin(user):
+            # Every agreement in the country would be too long a list: offer those of the
+            # record's city, once it is known.
+            chosen = str(self.data.get("city", "")) if self.is_bound else ""
+            city_id = int(chosen) if chosen.isdigit() else self.instance.city_id if self.instance.pk else None
+            agreements = agreements.filter(city_id=city_id)
+        else:
             agreements = agreements.filter(city_id__in=sorted(home_city_ids(user)))
         self.fields["agreement"].queryset = agreements
         self.fields["agreement"].label = "Related agreement"

@@ -64,7 +64,7 @@ def test_organization_search(staff_a):
 def test_inline_organisation_by_htmx_returns_a_chip_for_the_form(staff_a):
     factories.country("JP")
     response = client_for(staff_a).post(
-        reverse("organization-create") + "?field=counterpart_organizations",
+        reverse("organization-create"),
         {"organization-name": "JETRO Los Angeles", "organization-kind": "company", "organization-country": "JP"},
         HTTP_HX_REQUEST="true",
     )

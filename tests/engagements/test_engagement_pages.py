@@ -419,3 +419,11 @@ def test_an_untouched_new_organisation_panel_stays_quiet(staff_a, city_a):
     assert response.status_code == 200
     assert response.context["org_form"].is_bound is False
     assert "organization-name_error" not in response.content.decode()
+
+
+def test_the_related_agreement_choices_are_the_records_city(staff_a, admin_user, city_a, city_b, own_engagement):
+    mine = factories.AgreementFactory(city=city_a, title="LA–Nagoya")
+    factories.AgreementFactory(city=city_b, title="Chicago–Osaka")
+    for user in (staff_a, admin_user):
+        form = client_for(user).get(reverse("engagement-edit", args=[own_engagement.pk])).context["form"]
+        assert list(form.fields["agreement"].queryset) == [mine], user
