@@ -301,6 +301,9 @@
   document.addEventListener("DOMContentLoaded", function () {
     revealScriptOnlyControls(document);
     forgetSavedDrafts();
+    // After a refused save, start where the explanation is, not in the first field.
+    var problem = document.getElementById("conflict") || document.getElementById("error-summary");
+    if (problem) problem.focus();
     document.querySelectorAll("form[data-draft]").forEach(watchDraft);
   });
 })();

@@ -120,6 +120,7 @@ def test_a_second_browser_saving_first_is_shown_as_a_conflict(page, new_page, li
 
     page.get_by_role("button", name="Save changes").click()
     alert = page.locator(".conflict")
+    expect(alert).to_be_focused()
     expect(alert).to_contain_text("Carlos Vega saved this engagement while you were editing")
     expect(alert.locator("tr", has_text="Status")).to_contain_text("Confirmed")
     expect(alert.locator("tr", has_text="Title")).to_contain_text("Berlin partnership visit (mayor attends)")
@@ -212,6 +213,7 @@ def test_focus_is_always_visible_and_errors_are_announced(page, live_server, wor
     page.get_by_role("button", name="Log engagement").click()
     summary = page.get_by_role("alert").filter(has_text="Nothing was saved yet")
     expect(summary).to_be_visible()
+    expect(summary).to_be_focused()
     expect(page.locator("#id_title")).to_have_attribute("aria-invalid", "true")
     summary.get_by_role("link", name="Kind").click()
     expect(page.locator("#id_kind")).to_be_focused()
