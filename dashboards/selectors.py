@@ -11,6 +11,7 @@ from functools import cached_property
 
 import pycountry
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Value, When
+from django.db.models.functions import ExtractYear
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -245,9 +246,32 @@ def watched_countries() -> set[str]:
     return set(WatchedCountry.objects.values_list("country_id", flat=True))
 
 
+def network_member_counts(network: Network, today: dt.date) -> tuple[list[dict], list[dict]]:
+    """Current member cities per country, and cities per year joined (2 queries)."""
+    memberships = network.memberships.all()
+    per_country = (
+        memberships.filter(active_membership_q(today))
+        .values("city__country_id", "city__country__name")
+        .annotate(count=Count("city", distinct=True))
+    )
+    per_year = (
+        memberships.filter(joined_on__isnull=False)
+        .annotate(year=ExtractYear("joined_on"))
+        .values("year")
+        .annotate(count=Count("city", distinct=True))
+        .order_by("year")
+    )
+    countries = [
+        {"key": row["city__country_id"], "label": row["city__country__name"], "count": row["count"]}
+        for row in sorted(per_country, key=lambda row: (-row["count"], row["city__country__name"]))
+    ]
+    years = [{"key": row["year"], "label": str(row["year"]), "count": row["count"]} for row in per_year]
+    return countries, years
+
+
 def network_members(network: Network, today: dt.date):
     return (
-        network.memberships.select_related("city__country")
+        network.memberships.select_related("city")
         .annotate(
             active=Case(When(active_membership_q(today), then=Value(1)), default=Value(0), output_field=IntegerField())
         )

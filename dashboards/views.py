@@ -35,6 +35,7 @@ from .selectors import (
     active_membership_q,
     add_months,
     latest_reviews_first,
+    network_member_counts,
     network_members,
     state_label,
     watched_countries,
@@ -334,30 +335,21 @@ def _month_span(months: list[dict]) -> tuple[dt.date, dt.date]:
 @require_GET
 def network_detail(request, slug: str):
     """A network's members with their roles and join dates, their map and the joining timeline.
-    Queries: the network with its headquarters, its members."""
+    Queries: the network with its headquarters, its members, their countries, their join years."""
     network = get_object_or_404(Network.objects.select_related("headquarters"), slug=slug)
     today = timezone.localdate()
     members = list(network_members(network, today))
-    current = [member for member in members if member.active]
-    per_country: dict[str, int] = {}
-    names: dict[str, str] = {}
-    for member in current:
-        per_country[member.city.country_id] = per_country.get(member.city.country_id, 0) + 1
-        names[member.city.country_id] = member.city.country.name
-    per_year: dict[int, int] = {}
-    for member in members:
-        if member.joined_on:
-            per_year[member.joined_on.year] = per_year.get(member.joined_on.year, 0) + 1
-    joined = [{"key": year, "label": str(year), "count": per_year[year]} for year in sorted(per_year)]
+    countries, joined = network_member_counts(network, today)
     context = {
         "network": network,
-        "current": current,
+        "current": [member for member in members if member.active],
         "former": [member for member in members if not member.active],
-        "map": world_map(per_country, names, unit="member cities"),
-        "countries": sorted(
-            ({"key": k, "label": names[k], "count": v} for k, v in per_country.items()),
-            key=lambda row: (-row["count"], row["label"]),
+        "map": world_map(
+            {row["key"]: row["count"] for row in countries},
+            {row["key"]: row["label"] for row in countries},
+            unit="member cities",
         ),
+        "countries": countries,
         "joined": joined,
         "joined_chart": {
             "name": "joined",
