@@ -35,6 +35,7 @@ def measure(client, url: str, repeat: int, **headers) -> dict:
 
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, **headers)
+    count = len(queries)
     if response.status_code != 200:
         raise RuntimeError(f"{url} answered {response.status_code}")
     seconds = []
@@ -42,7 +43,7 @@ def measure(client, url: str, repeat: int, **headers) -> dict:
         began = time.perf_counter()
         client.get(url, **headers)
         seconds.append(time.perf_counter() - began)
-    return {"url": url, "ms": statistics.median(seconds) * 1000, "queries": len(queries)}
+    return {"url": url, "ms": statistics.median(seconds) * 1000, "queries": count}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -78,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--user", required=True, help="A liaison who reads everything.")
     parser.add_argument("--token", required=True, help="That liaison's API token.")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--api-url", action="append", default=[], help="API list URLs to measure as well.")
     parser.add_argument("--typeahead", type=int, default=0, help="How many type-ahead prefixes to time (0: none).")
     options = parser.parse_args()
