@@ -4,10 +4,14 @@ API, a message on the HTML list), never silently ignored."""
 import django_filters
 from django import forms
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 
-ISO2_VALIDATOR = RegexValidator(r"^[A-Za-z]{2}$", "Give an ISO 3166-1 alpha-2 code, e.g. JP.")
-SUBDIVISION_VALIDATOR = RegexValidator(r"^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$", "Give an ISO 3166-2 code, e.g. US-CA.")
-SLUG_VALIDATOR = RegexValidator(r"^[-a-zA-Z0-9_]+$", "Give a slug, e.g. climate.")
+ISO2_PATTERN = r"^[A-Za-z]{2}$"
+SUBDIVISION_PATTERN = r"^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$"
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]{1,80}$"
+ISO2_VALIDATOR = RegexValidator(ISO2_PATTERN, "Give an ISO 3166-1 alpha-2 code, e.g. JP.")
+SUBDIVISION_VALIDATOR = RegexValidator(SUBDIVISION_PATTERN, "Give an ISO 3166-2 code, e.g. US-CA.")
+SLUG_VALIDATOR = RegexValidator(SLUG_PATTERN, "Give a slug, e.g. climate.")
 # Ids beyond PostgreSQL's bigint would otherwise reach the database and fail there.
 MAX_ID = 2**63 - 1
 
@@ -29,6 +33,7 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(django_filters.NumberFilter):
     """A positive integer id."""
 
@@ -38,6 +43,44 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+@extend_schema_field({"type": "string", "pattern": ISO2_PATTERN})
+class CountryCodeFilter(django_filters.CharFilter):
+    """An ISO 3166-1 alpha-2 code, any case."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, validators=[ISO2_VALIDATOR], **kwargs)
+
+
+@extend_schema_field({"type": "string", "pattern": SUBDIVISION_PATTERN})
+class SubdivisionFilter(django_filters.CharFilter):
+    """An ISO 3166-2 code such as US-CA, any case."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, validators=[SUBDIVISION_VALIDATOR], **kwargs)
+
+
+@extend_schema_field({"type": "string", "pattern": SLUG_PATTERN})
+class SlugFilter(django_filters.CharFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, validators=[SLUG_VALIDATOR], max_length=80, **kwargs)
+
+
+class SlugChoiceField(forms.MultipleChoiceField):
+    """Offers the known slugs as choices (for the HTML form) but accepts any well-formed slug
+    without a query: an unknown one simply matches nothing."""
+
+    def valid_value(self, value):
+        return bool(SLUG_VALIDATOR.regex.match(str(value)))
+
+
+# Schema of one value; the parameter repeats (django-filter's MultipleChoiceFilter is an array).
+@extend_schema_field({"type": "string", "pattern": SLUG_PATTERN})
+class SlugListFilter(django_filters.MultipleChoiceFilter):
+    """A repeatable slug parameter (`?topic=climate&topic=trade-investment` = either)."""
+
+    field_class = SlugChoiceField
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):

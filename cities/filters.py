@@ -1,18 +1,30 @@
 """The filters of city-side lists, shared by the HTML lists, the API, CSV export and dashboards."""
 
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 
 from .filterfields import (
-    ISO2_VALIDATOR,
-    SLUG_VALIDATOR,
-    SUBDIVISION_VALIDATOR,
+    CountryCodeFilter,
     IdFilter,
+    SlugFilter,
     StableOrderingFilter,
     StrictBooleanFilter,
+    SubdivisionFilter,
 )
 from .models import City, InternationalAffairsOffice, NetworkMembership, Organization
+
+MAX_POPULATION = 2**62
+
+
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": MAX_POPULATION})
+class PopulationFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=0, max_value=MAX_POPULATION, **kwargs)
 
 
 def active_membership_q(prefix: str = "") -> Q:
@@ -21,16 +33,12 @@ def active_membership_q(prefix: str = "") -> Q:
 
 
 class CityFilterSet(django_filters.FilterSet):
-    country = django_filters.CharFilter(method="filter_country", validators=[ISO2_VALIDATOR])
-    subdivision = django_filters.CharFilter(method="filter_subdivision", validators=[SUBDIVISION_VALIDATOR])
+    country = CountryCodeFilter(method="filter_country")
+    subdivision = SubdivisionFilter(method="filter_subdivision")
     q = django_filters.CharFilter(method="filter_q", max_length=200, label="Name starts with")
-    min_population = django_filters.NumberFilter(
-        field_name="population", lookup_expr="gte", min_value=0, max_value=2**62
-    )
+    min_population = PopulationFilter(field_name="population", lookup_expr="gte")
     has_office = StrictBooleanFilter(method="filter_has_office")
-    network = django_filters.CharFilter(
-        method="filter_network", validators=[SLUG_VALIDATOR], max_length=80, label="Member of network (slug)"
-    )
+    network = SlugFilter(method="filter_network", label="Member of network (slug)")
 
     class Meta:
         model = City
@@ -59,9 +67,7 @@ class CityFilterSet(django_filters.FilterSet):
 
 
 class MembershipFilterSet(django_filters.FilterSet):
-    network = django_filters.CharFilter(
-        field_name="network__slug", validators=[SLUG_VALIDATOR], max_length=80, label="Network (slug)"
-    )
+    network = SlugFilter(field_name="network__slug", label="Network (slug)")
     city = IdFilter(field_name="city_id")
     active = StrictBooleanFilter(method="filter_active")
     role = django_filters.ChoiceFilter(choices=NetworkMembership.Role.choices)
@@ -89,7 +95,7 @@ class OfficeFilterSet(django_filters.FilterSet):
 
 class OrganizationFilterSet(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Organization.Kind.choices)
-    country = django_filters.CharFilter(method="filter_country", validators=[ISO2_VALIDATOR])
+    country = CountryCodeFilter(method="filter_country")
     city = IdFilter(field_name="city_id")
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=200)
 

@@ -16,7 +16,6 @@ from cities.api.views import (
 from diplomacy.restapi import api_not_found
 from engagements.api.views import AgreementViewSet, EngagementStatsViewSet, EngagementViewSet, FollowUpViewSet
 from imports.api.views import ImportJobViewSet
-
 from notifications.api.views import NotificationViewSet
 
 # Route names live in the "api" namespace (api:engagement-list), apart from the pages' names.

@@ -10,8 +10,10 @@ import re
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, status, viewsets
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -79,6 +81,8 @@ class ApiViewSet(viewsets.GenericViewSet):
     `?format=csv` on the list)."""
 
     permission_classes = [PolicyPermission]
+    # The API speaks JSON; form encodings would only be a second, less strict way in.
+    parser_classes = [JSONParser]
     filter_backends = [DjangoFilterBackend]
     http_method_names = ["get", "head", "options"]
     # Ids in URLs; anything else is not a route, so it never reaches the database.
@@ -98,7 +102,8 @@ class ApiViewSet(viewsets.GenericViewSet):
 
     def get_renderers(self):
         renderers = super().get_renderers()
-        if self.action == "list" and self.csv_filename:
+        # No action: a method this resource does not have, which must still reach its 405.
+        if self.action in ("list", None) and self.csv_filename:
             renderers.append(CSVRenderer())
         return renderers
 
@@ -111,6 +116,8 @@ class ApiViewSet(viewsets.GenericViewSet):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        if self.action is None and request.method != "OPTIONS":
+            raise exceptions.MethodNotAllowed(request.method)
         self.check_body_size(request)
         self.check_query_params(request)
 
@@ -136,6 +143,10 @@ class ApiViewSet(viewsets.GenericViewSet):
         """An unknown or malformed parameter is a 400: a typo must not silently widen a result."""
         params = request.query_params
         errors = {name: ["Unknown query parameter."] for name in params if name not in self.allowed_query_params()}
+        for name, values in params.lists():
+            # An empty `ordering` is the default order; any other empty value is a mistake.
+            if name not in errors and name != "ordering" and any(value == "" for value in values):
+                errors[name] = ["Give a value, or leave the parameter out."]
         for name, pattern in (("page", PAGE_NUMBER), ("page_size", PAGE_SIZE)):
             if name in params and name not in errors and not pattern.match(params[name]):
                 errors[name] = ["Give a positive whole number."]
@@ -218,10 +229,22 @@ def add_error_responses(result, generator, request, public):
         "description": 'Field errors: `{"field": ["message"]}`; `non_field_errors` for the record as a whole.',
         "additionalProperties": True,
     }
+    for name, schema in components.items():
+        # Request bodies take only the fields they list: anything else is a 400 (StrictModelSerializer).
+        if name.endswith("Request") and schema.get("type") == "object" and "properties" in schema:
+            schema.setdefault("additionalProperties", False)
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") != "query":
+                    continue
+                if parameter.get("name") in ("page", "page_size"):
+                    parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 999_999_999}
+                elif parameter["schema"].get("type") == "string":
+                    # A parameter given must have a value (ApiViewSet.check_query_params).
+                    parameter["schema"].setdefault("minLength", 1)
             responses = operation["responses"]
             errors = dict(ERROR_RESPONSES)
             if method in ("post", "put", "patch"):
@@ -278,6 +301,7 @@ class DestroyMixin:
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@csrf_exempt
 def api_not_found(request, *args, **kwargs):
     """Paths under /api/v1/ that are no resource answer in JSON, like every other API error."""
     return JsonResponse({"detail": "Not found."}, status=404)

@@ -45,6 +45,13 @@ class StrictModelSerializer(serializers.ModelSerializer):
             refused = sorted(str(key) for key in data if key not in writable)
             if refused:
                 raise serializers.ValidationError({key: ["This field cannot be set."] for key in refused})
+            # DRF reads "" as null for relations; a blank is not a way to say "none" here.
+            blank = [
+                name for name, value in data.items()
+                if value == "" and isinstance(self.fields[name], serializers.RelatedField)
+            ]
+            if blank:
+                raise serializers.ValidationError({name: ["Give a value, or null."] for name in blank})
         return super().to_internal_value(data)
 
     def to_representation(self, instance):
@@ -93,3 +100,12 @@ class KeyListField(serializers.ListField):
 @extend_schema_field(OpenApiTypes.STR)
 class LabelField(serializers.ReadOnlyField):
     """A readable name for a related record (`city_name`, `kind_display`)."""
+
+
+@extend_schema_field({"type": "string", "nullable": True})
+class OptionalLabelField(serializers.ReadOnlyField):
+    """The readable name of an optional relation: null when there is none."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("default", None)
+        super().__init__(**kwargs)

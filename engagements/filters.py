@@ -9,11 +9,12 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 
 from cities.filterfields import (
-    ISO2_VALIDATOR,
-    SUBDIVISION_VALIDATOR,
+    CountryCodeFilter,
     IdFilter,
+    SlugListFilter,
     StableOrderingFilter,
     StrictBooleanFilter,
+    SubdivisionFilter,
 )
 from cities.models import Topic
 
@@ -24,15 +25,11 @@ class CityRecordFilterSet(django_filters.FilterSet):
     """The filters agreements and engagements share."""
 
     city = IdFilter(field_name="city_id", label="City (id)")
-    state = django_filters.CharFilter(
-        method="filter_state", validators=[SUBDIVISION_VALIDATOR], label="State (e.g. US-CA)"
+    state = SubdivisionFilter(method="filter_state", label="State (e.g. US-CA)")
+    topic = SlugListFilter(
+        choices=lambda: Topic.objects.values_list("slug", "name"), method="filter_topic", label="Topic (any of)"
     )
-    topic = django_filters.ModelMultipleChoiceFilter(
-        queryset=Topic.objects.all(), field_name="topics", to_field_name="slug", method="filter_topic", label="Topic (any of)"
-    )
-    counterpart_country = django_filters.CharFilter(
-        method="filter_counterpart_country", validators=[ISO2_VALIDATOR], label="Counterpart country (ISO2)"
-    )
+    counterpart_country = CountryCodeFilter(method="filter_counterpart_country", label="Counterpart country (ISO2)")
     counterpart_city = IdFilter(method="filter_counterpart_city", label="Counterpart city (id)")
     visibility = django_filters.ChoiceFilter(choices=Visibility.choices)
     q = django_filters.CharFilter(method="filter_q", max_length=200, label="Title or summary contains")
@@ -48,7 +45,7 @@ class CityRecordFilterSet(django_filters.FilterSet):
     def filter_topic(self, queryset, name, value):
         if not value:
             return queryset
-        return queryset.filter(self._related("topics", topic_id__in=[topic.pk for topic in value]))
+        return queryset.filter(self._related("topics", topic__slug__in=value))
 
     def filter_counterpart_country(self, queryset, name, value):
         return queryset.filter(self._related("counterpart_countries", country_id=value.upper()))

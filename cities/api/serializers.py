@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from accounts.policy import is_home_city
 from cities.models import City, Country, InternationalAffairsOffice, Network, NetworkMembership, Organization, Topic
-from diplomacy.serializers import KeyListField, LabelField, StrictModelSerializer, as_drf_error
+from diplomacy.serializers import KeyListField, LabelField, OptionalLabelField, StrictModelSerializer, as_drf_error
 from engagements.services import resolve_relations
 
 HOME_CITY_ONLY = "You may only record this for your home cities."
@@ -64,7 +64,7 @@ class CitySerializer(StrictModelSerializer):
 
 class NetworkSerializer(StrictModelSerializer):
     headquarters = serializers.PrimaryKeyRelatedField(queryset=City.objects.all(), required=False, allow_null=True)
-    headquarters_name = LabelField(source="headquarters.label", default=None)
+    headquarters_name = OptionalLabelField(source="headquarters.label")
     topics = KeyListField(key="slug")
     expandable = {"headquarters": CityBriefSerializer, "topics": TopicSerializer}
 
@@ -103,9 +103,9 @@ class OrganizationSerializer(StrictModelSerializer):
     country = serializers.SlugRelatedField(
         slug_field="iso2", queryset=Country.objects.all(), required=False, allow_null=True
     )
-    country_name = LabelField(source="country.name", default=None)
+    country_name = OptionalLabelField(source="country.name")
     city = serializers.PrimaryKeyRelatedField(queryset=City.objects.all(), required=False, allow_null=True)
-    city_name = LabelField(source="city.label", default=None)
+    city_name = OptionalLabelField(source="city.label")
     expandable = {"country": CountrySerializer, "city": CityBriefSerializer}
 
     class Meta:

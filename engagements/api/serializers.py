@@ -12,7 +12,14 @@ from cities.api.serializers import (
     check_home_city,
 )
 from cities.models import City
-from diplomacy.serializers import IdListField, KeyListField, LabelField, StrictModelSerializer, as_drf_error
+from diplomacy.serializers import (
+    IdListField,
+    KeyListField,
+    LabelField,
+    OptionalLabelField,
+    StrictModelSerializer,
+    as_drf_error,
+)
 from engagements.models import Agreement, Engagement, FollowUp, Participant, Review
 from engagements.services import RELATION_FIELDS, resolve_relations
 
@@ -95,7 +102,7 @@ class ParticipantSerializer(StrictModelSerializer):
 
 class EngagementSerializer(CityRecordSerializer):
     location_city = serializers.PrimaryKeyRelatedField(queryset=City.objects.all(), required=False, allow_null=True)
-    location_city_name = LabelField(source="location_city.label", default=None)
+    location_city_name = OptionalLabelField(source="location_city.label")
     agreement = VisibleRecordField(Agreement, required=False, allow_null=True)
     agreement_title = serializers.SerializerMethodField()
     participants = ParticipantSerializer(many=True, required=False, max_length=200)
@@ -135,9 +142,9 @@ class EngagementSerializer(CityRecordSerializer):
 class FollowUpSerializer(StrictModelSerializer):
     engagement = VisibleRecordField(Engagement)
     engagement_title = LabelField(source="engagement.title")
-    city = LabelField(source="engagement.city_id")
+    city = serializers.IntegerField(source="engagement.city_id", read_only=True)
     assignee = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False, allow_null=True)
-    assignee_name = LabelField(source="assignee.display_name", default=None)
+    assignee_name = OptionalLabelField(source="assignee.display_name")
     done = serializers.SerializerMethodField()
 
     class Meta:

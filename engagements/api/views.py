@@ -49,7 +49,6 @@ class VersionedRecordViewSet(
     service (two writers with the same If-Match: exactly one wins, the other gets 412)."""
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
-    expected_version: int | None = None
     service = None
 
     def get_queryset(self):
@@ -67,15 +66,9 @@ class VersionedRecordViewSet(
             )
         )
 
-    def get_object(self):
-        record = super().get_object()
-        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
-            self.expected_version = self.read_if_match(record)
-        return record
-
     def read_if_match(self, record) -> int | None:
         """The version the caller expects, or None (no If-Match, or `*`): a 412 now if it is
-        already stale; the service checks again under its lock."""
+        already stale (once the body is known valid); the service checks again under its lock."""
         header = self.request.headers.get("If-Match")
         if header is None:
             return None
@@ -100,11 +93,13 @@ class VersionedRecordViewSet(
     def perform_write(self, serializer, instance):
         return self.save_record(
             actor=self.request.user, data=serializer.validated_data, record=instance,
-            expected_version=self.expected_version if instance else None,
+            expected_version=self.read_if_match(instance) if instance else None,
         )
 
     def perform_delete(self, instance):
-        services.delete_city_record(actor=self.request.user, record=instance, expected_version=self.expected_version)
+        services.delete_city_record(
+            actor=self.request.user, record=instance, expected_version=self.read_if_match(instance)
+        )
 
     def handle_exception(self, exc):
         if isinstance(exc, services.StaleEdit):
@@ -230,7 +225,7 @@ class EngagementStatsViewSet(ApiViewSet):
         return Engagement.objects.visible_to(self.request.user)
 
     def allowed_query_params(self):
-        return (super().allowed_query_params() - {"page", "page_size", "expand", "ordering"}) | {"group_by"}
+        return (super().allowed_query_params() - {"page", "page_size", "expand"}) | {"group_by"}
 
     def list(self, request, *args, **kwargs):
         group_by = request.query_params.get("group_by")
