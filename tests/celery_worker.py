@@ -15,7 +15,9 @@ then in a test:
         live_worker.start()       # a fresh worker
         live_worker.wait_until(lambda: ..., timeout=60)
 
-Redis: TEST_REDIS_URL, default `redis://127.0.0.1:6379/10` (that database is flushed first).
+Redis: TEST_REDIS_URL, default `redis://127.0.0.1:6379/10`. Each fixture sends its tasks to a queue
+of its own (`live_worker.queue`), which only its workers consume, so test sessions or xdist workers
+sharing that Redis database never take each other's tasks.
 Without Redis or PostgreSQL the test is skipped locally with the reason; under CI=true it fails.
 The worker sees the test's MEDIA_ROOT and writes mail as files under `live_worker.mail_dir`.
 """
@@ -66,8 +68,9 @@ def _database_url() -> str:
 class LiveWorker:
     """The worker processes of one test; `start` adds one, `kill` SIGKILLs the newest."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path):
+    def __init__(self, env: dict[str, str], log_dir: Path, queue: str):
         self.env = env
+        self.queue = queue
         self.log_dir = log_dir
         self.mail_dir = Path(env["TEST_EMAIL_DIR"])
         self.processes: list[tuple[subprocess.Popen, str]] = []
@@ -91,6 +94,8 @@ class LiveWorker:
                 "--without-gossip",
                 "--without-mingle",
                 "--prefetch-multiplier=1",
+                "-Q",
+                self.queue,
             ],
             cwd=BASE_DIR,
             env=self.env,
@@ -136,19 +141,23 @@ class LiveWorker:
         raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}.\nWorker log:\n{self.log()}")
 
 
-def _use_broker(url: str | None, *, eager: bool, transport_options: dict) -> None:
+def _use_broker(url: str | None, *, eager: bool, transport_options: dict, queue: str) -> None:
     """Point this process's Celery app at another broker, dropping its cached connections."""
     # kombu keeps pools in a process-wide registry keyed by connection: clear it, not only ours.
     pools.reset()
     app._pool = None
     if "amqp" in app.__dict__:
         app.amqp._producer_pool = None
+        # The queues and the router are cached from the configuration on first use.
+        for cached in ("default_queue", "queues", "router"):
+            app.amqp.__dict__.pop(cached, None)
     if url is not None:
         app.conf.broker_url = url
         app.conf.broker_write_url = url
         app.conf.broker_read_url = url
     app.conf.broker_transport_options = transport_options
     app.conf.task_always_eager = eager
+    app.conf.task_default_queue = queue
 
 
 @pytest.fixture
@@ -159,7 +168,7 @@ def live_worker(transactional_db, settings, tmp_path):
         _unavailable(f"Redis does not answer at {REDIS_URL} (set TEST_REDIS_URL or start redis-server)")
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    queue = f"live-worker-{uuid.uuid4().hex[:12]}"
     settings.MEDIA_ROOT = Path(settings.MEDIA_ROOT)
     mail_dir = tmp_path / "worker-mail"
     mail_dir.mkdir()
@@ -173,15 +182,22 @@ def live_worker(transactional_db, settings, tmp_path):
         "DEBUG": "0",
         "TEST_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "TEST_EMAIL_DIR": str(mail_dir),
+        # Tasks the worker enqueues itself (a sweep re-enqueuing a job) stay on this queue too.
+        "TEST_CELERY_QUEUE": queue,
         "PYTHONUNBUFFERED": "1",
     }
-    saved = (app.conf.broker_url, app.conf.broker_transport_options, app.conf.task_always_eager)
-    _use_broker(REDIS_URL, eager=False, transport_options={"visibility_timeout": 3600})
-    workers = LiveWorker(env, log_dir)
+    saved = (
+        app.conf.broker_url,
+        app.conf.broker_transport_options,
+        app.conf.task_always_eager,
+        app.conf.task_default_queue,
+    )
+    _use_broker(REDIS_URL, eager=False, transport_options={"visibility_timeout": 3600}, queue=queue)
+    workers = LiveWorker(env, log_dir, queue)
     try:
         workers.start()
         yield workers
     finally:
         workers.stop_all()
-        _use_broker(saved[0], eager=saved[2], transport_options=saved[1])
-        redis.Redis.from_url(REDIS_URL).flushdb()
+        _use_broker(saved[0], eager=saved[2], transport_options=saved[1], queue=saved[3])
+        redis.Redis.from_url(REDIS_URL).delete(queue)

@@ -10,6 +10,7 @@ os.environ.setdefault("SECRET_KEY", "live-worker-test-secret-not-for-production"
 from diplomacy.settings import *  # noqa: E402,F403
 
 CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("TEST_CELERY_QUEUE", "celery")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if os.environ.get("TEST_MEDIA_ROOT"):
     MEDIA_ROOT = Path(os.environ["TEST_MEDIA_ROOT"])
