@@ -193,8 +193,10 @@ class ApiViewSet(viewsets.GenericViewSet):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if isinstance(response, Response) and response.status_code >= 400 and isinstance(
-            getattr(response, "accepted_renderer", None), CSVRenderer
+        if (
+            isinstance(response, Response)
+            and response.status_code >= 400
+            and isinstance(getattr(response, "accepted_renderer", None), CSVRenderer)
         ):
             # Errors are JSON whatever format the rows would have had.
             response.accepted_renderer = JSONRenderer()
@@ -287,6 +289,7 @@ class PartialUpdateMixin:
         serializer.is_valid(raise_exception=True)
         instance = self.perform_write(serializer, instance)
         return self.record_response(instance, status.HTTP_200_OK)
+
 
 class UpdateMixin(PartialUpdateMixin):
     """PUT: every required field is sent."""

@@ -47,7 +47,8 @@ class StrictModelSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError({key: ["This field cannot be set."] for key in refused})
             # DRF reads "" as null for relations; a blank is not a way to say "none" here.
             blank = [
-                name for name, value in data.items()
+                name
+                for name, value in data.items()
                 if value == "" and isinstance(self.fields[name], serializers.RelatedField)
             ]
             if blank:
@@ -62,8 +63,10 @@ class StrictModelSerializer(serializers.ModelSerializer):
                 many = hasattr(value, "all")
                 if many:
                     value = value.all()
-                data[name] = self.expandable[name](value, many=many, context=self.context).data if value else (
-                    [] if many else None
+                data[name] = (
+                    self.expandable[name](value, many=many, context=self.context).data
+                    if value
+                    else ([] if many else None)
                 )
         return data
 

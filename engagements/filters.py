@@ -74,8 +74,19 @@ class AgreementFilterSet(CityRecordFilterSet):
     class Meta:
         model = Agreement
         fields = [
-            "city", "state", "kind", "status", "topic", "counterpart_country", "counterpart_city",
-            "visibility", "q", "signed_after", "signed_before", "expires_after", "expires_before",
+            "city",
+            "state",
+            "kind",
+            "status",
+            "topic",
+            "counterpart_country",
+            "counterpart_city",
+            "visibility",
+            "q",
+            "signed_after",
+            "signed_before",
+            "expires_after",
+            "expires_before",
         ]
 
 
@@ -92,9 +103,20 @@ class EngagementFilterSet(CityRecordFilterSet):
     class Meta:
         model = Engagement
         fields = [
-            "city", "state", "kind", "status", "topic", "counterpart_country", "counterpart_city",
-            "visibility", "q", "start_after", "start_before", "review_status",
-            "federal_coordination_requested", "agreement",
+            "city",
+            "state",
+            "kind",
+            "status",
+            "topic",
+            "counterpart_country",
+            "counterpart_city",
+            "visibility",
+            "q",
+            "start_after",
+            "start_before",
+            "review_status",
+            "federal_coordination_requested",
+            "agreement",
         ]
 
 

@@ -56,8 +56,19 @@ class CitySerializer(StrictModelSerializer):
     class Meta:
         model = City
         fields = [
-            "id", "name", "ascii_name", "slug", "label", "country", "country_name", "subdivision", "population",
-            "latitude", "longitude", "timezone", "geonames_id",
+            "id",
+            "name",
+            "ascii_name",
+            "slug",
+            "label",
+            "country",
+            "country_name",
+            "subdivision",
+            "population",
+            "latitude",
+            "longitude",
+            "timezone",
+            "geonames_id",
         ]
         read_only_fields = ["ascii_name", "slug"]
 
@@ -71,8 +82,15 @@ class NetworkSerializer(StrictModelSerializer):
     class Meta:
         model = Network
         fields = [
-            "slug", "name", "acronym", "founded_year", "headquarters", "headquarters_name", "website",
-            "description", "topics",
+            "slug",
+            "name",
+            "acronym",
+            "founded_year",
+            "headquarters",
+            "headquarters_name",
+            "website",
+            "description",
+            "topics",
         ]
 
     def validate_topics(self, slugs):
@@ -90,8 +108,19 @@ class OfficeSerializer(StrictModelSerializer):
     class Meta:
         model = InternationalAffairsOffice
         fields = [
-            "id", "city", "city_name", "name", "established_on", "head_name", "head_title", "staff_count",
-            "website", "email", "phone", "mandate", "is_active",
+            "id",
+            "city",
+            "city_name",
+            "name",
+            "established_on",
+            "head_name",
+            "head_title",
+            "staff_count",
+            "website",
+            "email",
+            "phone",
+            "mandate",
+            "is_active",
         ]
 
     def validate_city(self, city):
@@ -125,8 +154,17 @@ class MembershipSerializer(StrictModelSerializer):
     class Meta:
         model = NetworkMembership
         fields = [
-            "id", "network", "network_name", "city", "city_name", "role", "role_display", "joined_on", "left_on",
-            "active", "notes",
+            "id",
+            "network",
+            "network_name",
+            "city",
+            "city_name",
+            "role",
+            "role_display",
+            "joined_on",
+            "left_on",
+            "active",
+            "notes",
         ]
         # Uniqueness and date order are the model's rules, checked by the service.
         validators = []

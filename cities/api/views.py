@@ -49,7 +49,9 @@ class TopicViewSet(mixins.RetrieveModelMixin, ApiViewSet):
 class CityViewSet(CreateMixin, PartialUpdateMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """Cities; `q` matches the start of the name, largest first. Admins add and correct cities."""
 
-    queryset = City.objects.select_related("country").defer(*CITY_COLUMNS_DEFERRED).order_by("-population", "name", "pk")
+    queryset = (
+        City.objects.select_related("country").defer(*CITY_COLUMNS_DEFERRED).order_by("-population", "name", "pk")
+    )
     serializer_class = CitySerializer
     filterset_class = CityFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -63,7 +65,8 @@ class NetworkViewSet(CreateMixin, PartialUpdateMixin, mixins.RetrieveModelMixin,
     """City networks, looked up by `slug`. Admins maintain them."""
 
     queryset = (
-        Network.objects.select_related("headquarters").defer(*(f"headquarters__{c}" for c in CITY_COLUMNS_DEFERRED))
+        Network.objects.select_related("headquarters")
+        .defer(*(f"headquarters__{c}" for c in CITY_COLUMNS_DEFERRED))
         .prefetch_related("topics")
         .order_by("name", "pk")
     )
@@ -77,9 +80,7 @@ class NetworkViewSet(CreateMixin, PartialUpdateMixin, mixins.RetrieveModelMixin,
         return services.save_network(actor=self.request.user, data=serializer.validated_data, network=instance)
 
 
-class OfficeViewSet(
-    CreateMixin, PartialUpdateMixin, DestroyMixin, mixins.RetrieveModelMixin, ApiViewSet
-):
+class OfficeViewSet(CreateMixin, PartialUpdateMixin, DestroyMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """Cities' international-affairs offices; their city's staff keep them."""
 
     queryset = (
@@ -119,9 +120,7 @@ class OrganizationViewSet(CreateMixin, PartialUpdateMixin, mixins.RetrieveModelM
 
 
 @extend_schema_view(list=extend_schema(description="Network memberships; `active` means not left, or leaving later."))
-class MembershipViewSet(
-    CreateMixin, PartialUpdateMixin, DestroyMixin, mixins.RetrieveModelMixin, ApiViewSet
-):
+class MembershipViewSet(CreateMixin, PartialUpdateMixin, DestroyMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """Cities' network memberships; their city's staff keep them."""
 
     queryset = (

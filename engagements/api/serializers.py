@@ -60,9 +60,23 @@ class CityRecordSerializer(StrictModelSerializer):
     }
 
     shared_fields = [
-        "id", "title", "kind", "kind_display", "status", "status_display", "city", "city_name",
-        "counterpart_cities", "counterpart_organizations", "named_countries", "counterpart_countries", "topics",
-        "summary", "visibility", "visibility_display", "external_id",
+        "id",
+        "title",
+        "kind",
+        "kind_display",
+        "status",
+        "status_display",
+        "city",
+        "city_name",
+        "counterpart_cities",
+        "counterpart_organizations",
+        "named_countries",
+        "counterpart_countries",
+        "topics",
+        "summary",
+        "visibility",
+        "visibility_display",
+        "external_id",
     ]
     bookkeeping_fields = ["created_at", "updated_at", "version"]
 
@@ -86,7 +100,10 @@ class AgreementSerializer(CityRecordSerializer):
         model = Agreement
         fields = [
             *CityRecordSerializer.shared_fields,
-            "signed_on", "effective_on", "expires_on", "url",
+            "signed_on",
+            "effective_on",
+            "expires_on",
+            "url",
             *CityRecordSerializer.bookkeeping_fields,
         ]
         read_only_fields = CityRecordSerializer.bookkeeping_fields
@@ -113,8 +130,17 @@ class EngagementSerializer(CityRecordSerializer):
         model = Engagement
         fields = [
             *CityRecordSerializer.shared_fields,
-            "start_date", "end_date", "location_city", "location_city_name", "venue", "agreement",
-            "agreement_title", "participants", "outcomes", "federal_coordination_requested", "review_status",
+            "start_date",
+            "end_date",
+            "location_city",
+            "location_city_name",
+            "venue",
+            "agreement",
+            "agreement_title",
+            "participants",
+            "outcomes",
+            "federal_coordination_requested",
+            "review_status",
             "review_status_display",
             *CityRecordSerializer.bookkeeping_fields,
         ]
@@ -150,8 +176,16 @@ class FollowUpSerializer(StrictModelSerializer):
     class Meta:
         model = FollowUp
         fields = [
-            "id", "engagement", "engagement_title", "city", "description", "due_on", "assignee", "assignee_name",
-            "done_at", "done",
+            "id",
+            "engagement",
+            "engagement_title",
+            "city",
+            "description",
+            "due_on",
+            "assignee",
+            "assignee_name",
+            "done_at",
+            "done",
         ]
 
     def get_done(self, follow_up) -> bool:
@@ -173,5 +207,14 @@ class ReviewSerializer(StrictModelSerializer):
 
     class Meta:
         model = Review
-        fields = ["id", "engagement", "reviewer", "reviewer_name", "decision", "decision_display", "comment", "created_at"]
+        fields = [
+            "id",
+            "engagement",
+            "reviewer",
+            "reviewer_name",
+            "decision",
+            "decision_display",
+            "comment",
+            "created_at",
+        ]
         read_only_fields = ["engagement", "reviewer", "created_at"]

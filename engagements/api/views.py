@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from accounts.policy import Action
 from cities.api.views import CITY_COLUMNS_DEFERRED
 from cities.models import City
-from diplomacy.restapi import ApiViewSet, CreateMixin, DestroyMixin, UpdateMixin
+from diplomacy.restapi import ApiViewSet, CreateMixin, DestroyMixin, PartialUpdateMixin, UpdateMixin
 from engagements import services
 from engagements.filters import AgreementFilterSet, EngagementFilterSet, FollowUpFilterSet
 from engagements.models import Engagement, FollowUp, Review
@@ -41,9 +41,7 @@ def _light_cities():
     return City.objects.defer(*CITY_COLUMNS_DEFERRED)
 
 
-class VersionedRecordViewSet(
-    CreateMixin, UpdateMixin, DestroyMixin, mixins.RetrieveModelMixin, ApiViewSet
-):
+class VersionedRecordViewSet(CreateMixin, UpdateMixin, DestroyMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """Agreements and engagements: every read of one carries its ETag; a write with If-Match
     happens only if the record is still at that version, checked again under a row lock by the
     service (two writers with the same If-Match: exactly one wins, the other gets 412)."""
@@ -92,7 +90,9 @@ class VersionedRecordViewSet(
 
     def perform_write(self, serializer, instance):
         return self.save_record(
-            actor=self.request.user, data=serializer.validated_data, record=instance,
+            actor=self.request.user,
+            data=serializer.validated_data,
+            record=instance,
             expected_version=self.read_if_match(instance) if instance else None,
         )
 
@@ -181,7 +181,7 @@ class EngagementViewSet(VersionedRecordViewSet):
         return Response(self.get_serializer(review).data, status=status.HTTP_201_CREATED)
 
 
-class FollowUpViewSet(CreateMixin, UpdateMixin, mixins.RetrieveModelMixin, ApiViewSet):
+class FollowUpViewSet(CreateMixin, PartialUpdateMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """Follow-ups on engagements the caller may see (for readers of internal records); staff of
     the engagement's city write them."""
 

@@ -110,23 +110,42 @@ def test_unknown_or_malformed_query_parameters_are_400(client_a, query):
 
 
 def test_nul_bytes_in_a_body_are_400_not_500(client_a, city_a):
-    body = {"title": "Bad\x00title", "city": city_a.pk, "kind": "other", "status": "planned", "start_date": "2026-01-01"}
+    body = {
+        "title": "Bad\x00title",
+        "city": city_a.pk,
+        "kind": "other",
+        "status": "planned",
+        "start_date": "2026-01-01",
+    }
     response = client_a.post("/api/v1/engagements/", body, format="json")
     assert response.status_code == 400
     assert "title" in response.json()
 
 
 def test_over_long_text_is_400_naming_the_field(client_a, city_a):
-    body = {"title": "t", "city": city_a.pk, "kind": "other", "status": "planned", "start_date": "2026-01-01",
-            "summary": "s" * 20_001}
+    body = {
+        "title": "t",
+        "city": city_a.pk,
+        "kind": "other",
+        "status": "planned",
+        "start_date": "2026-01-01",
+        "summary": "s" * 20_001,
+    }
     response = client_a.post("/api/v1/engagements/", body, format="json")
     assert response.status_code == 400
     assert "summary" in response.json()
 
 
 def test_fields_the_caller_may_not_set_are_refused_not_ignored(client_a, city_a):
-    body = {"title": "t", "city": city_a.pk, "kind": "other", "status": "planned", "start_date": "2026-01-01",
-            "review_status": "acknowledged", "version": 99}
+    body = {
+        "title": "t",
+        "city": city_a.pk,
+        "kind": "other",
+        "status": "planned",
+        "start_date": "2026-01-01",
+        "review_status": "acknowledged",
+        "version": 99,
+    }
     response = client_a.post("/api/v1/engagements/", body, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"review_status", "version"}
@@ -148,16 +167,30 @@ def test_staff_cannot_move_a_record_to_another_city(client_a, city_a, city_b):
 
 
 def test_model_rules_come_back_as_field_errors(client_a, city_a):
-    body = {"title": "t", "city": city_a.pk, "kind": "other", "status": "planned", "start_date": "2026-05-02",
-            "end_date": "2026-05-01", "counterpart_cities": [city_a.pk]}
+    body = {
+        "title": "t",
+        "city": city_a.pk,
+        "kind": "other",
+        "status": "planned",
+        "start_date": "2026-05-02",
+        "end_date": "2026-05-01",
+        "counterpart_cities": [city_a.pk],
+    }
     response = client_a.post("/api/v1/engagements/", body, format="json")
     assert response.status_code == 400
     assert "counterpart_cities" in response.json()
 
 
 def test_unknown_relations_are_named(client_a, city_a):
-    body = {"title": "t", "city": city_a.pk, "kind": "other", "status": "planned", "start_date": "2026-05-02",
-            "topics": ["climate", "astrology"], "counterpart_cities": [987654321]}
+    body = {
+        "title": "t",
+        "city": city_a.pk,
+        "kind": "other",
+        "status": "planned",
+        "start_date": "2026-05-02",
+        "topics": ["climate", "astrology"],
+        "counterpart_cities": [987654321],
+    }
     response = client_a.post("/api/v1/engagements/", body, format="json")
     assert response.status_code == 400
     errors = response.json()
@@ -181,8 +214,14 @@ def test_huge_ids_are_404_not_500(client_a):
 
 def test_unicode_round_trips_through_json(client_a, city_a):
     for name in NAMES:
-        body = {"title": f"Delegation to {name}", "city": city_a.pk, "kind": "other", "status": "planned",
-                "start_date": "2026-01-01", "participants": [{"name": name, "side": "counterpart"}]}
+        body = {
+            "title": f"Delegation to {name}",
+            "city": city_a.pk,
+            "kind": "other",
+            "status": "planned",
+            "start_date": "2026-01-01",
+            "participants": [{"name": name, "side": "counterpart"}],
+        }
         created = client_a.post("/api/v1/engagements/", body, format="json")
         assert created.status_code == 201, created.content
         read = client_a.get(f"/api/v1/engagements/{created.json()['id']}/").json()
@@ -208,7 +247,7 @@ def test_city_search_finds_accented_names_from_plain_letters(client_a):
 # --- CSV export -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dangerous", ["=HYPERLINK(\"http://x\")", "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"])
+@pytest.mark.parametrize("dangerous", ['=HYPERLINK("http://x")', "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"])
 def test_csv_cells_that_spreadsheets_would_run_are_neutralised(client_a, city_a, dangerous):
     factories.EngagementFactory(city=city_a, title=dangerous)
     (row,) = read_csv(client_a.get("/api/v1/engagements/", {"format": "csv"}))

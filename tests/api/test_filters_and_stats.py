@@ -27,8 +27,12 @@ def engagements(city_a, city_b, foreign_city):
     both_topics.counterpart_cities.set([foreign_city, berlin])
     both_topics.counterpart_countries.set(["JP", "DE"])
     chicago = factories.EngagementFactory(
-        city=city_b, title="Trade mission", summary="Meeting about São Paulo ports", kind="trade_mission",
-        start_date=dt.date(2026, 2, 1), federal_coordination_requested=True,
+        city=city_b,
+        title="Trade mission",
+        summary="Meeting about São Paulo ports",
+        kind="trade_mission",
+        start_date=dt.date(2026, 2, 1),
+        federal_coordination_requested=True,
     )
     chicago.topics.set([trade])
     chicago.counterpart_countries.set(["JP"])
@@ -113,10 +117,12 @@ def test_count_by_topic_counts_each_engagement_under_each_topic(engagements):
 
 def test_count_by_month_and_state(engagements):
     assert [(r["key"], r["count"]) for r in count_engagements(Engagement.objects.all(), "month")] == [
-        ("2026-01", 1), ("2026-02", 2)
+        ("2026-01", 1),
+        ("2026-02", 2),
     ]
     assert [(r["key"], r["count"]) for r in count_engagements(Engagement.objects.all(), "state")] == [
-        ("US-CA", 2), ("US-IL", 1)
+        ("US-CA", 2),
+        ("US-IL", 1),
     ]
 
 

@@ -104,8 +104,13 @@ def build_world(cast, city_a, city_b, foreign_city):
     }
     import_jobs = {
         name: ImportJob.objects.create(
-            kind="engagements", format="csv", file=f"imports/matrix-{name}.csv", original_name="engagements.csv",
-            file_size=10, file_sha256=name.ljust(64, "0"), owner=cast[name],
+            kind="engagements",
+            format="csv",
+            file=f"imports/matrix-{name}.csv",
+            original_name="engagements.csv",
+            file_size=10,
+            file_sha256=name.ljust(64, "0"),
+            owner=cast[name],
         )
         for name in ("staff_a", "staff_b")
     }
@@ -120,8 +125,7 @@ def build_world(cast, city_a, city_b, foreign_city):
         "offices": {letter: factories.OfficeFactory(city=city) for letter, city in cities.items()},
         "memberships": {letter: factories.MembershipFactory(network=c40, city=city) for letter, city in cities.items()},
         "organizations": {
-            letter: factories.OrganizationFactory(name=f"Partner of {letter}", city=foreign_city)
-            for letter in cities
+            letter: factories.OrganizationFactory(name=f"Partner of {letter}", city=foreign_city) for letter in cities
         },
     }
 
@@ -158,20 +162,24 @@ def city_record_creates(body):
     def creates(world):
         cases = []
         for letter, city in world["cities"].items():
+
             def expected(principal, letter=letter):
                 if principal == "anonymous":
                     return 401
                 if principal in ("partner", "liaison"):
                     return 403
                 return 201 if owns(principal, letter) else 400
+
             cases.append((letter, {**body, "city": city.pk, "title": f"New in {letter} — Zürich"}, expected))
         return cases
+
     return creates
 
 
 def follow_up_creates(world):
     cases = []
     for label, engagement in world["engagements"].items():
+
         def expected(principal, label=label):
             if principal == "anonymous":
                 return 401
@@ -181,6 +189,7 @@ def follow_up_creates(world):
                 return 201
             visible = sees(principal, city_of(label), visibility_of(label))
             return 201 if visible and owns(principal, city_of(label)) else 400
+
         cases.append((label, {"engagement": engagement.pk, "description": "Send the minutes"}, expected))
     return cases
 
@@ -189,14 +198,17 @@ def owned_creates(make_body):
     def creates(world):
         cases = []
         for letter, city in world["cities"].items():
+
             def expected(principal, letter=letter):
                 if principal == "anonymous":
                     return 401
                 if principal in ("partner", "liaison"):
                     return 403
                 return 201 if owns(principal, letter) else 400
+
             cases.append((letter, make_body(city), expected))
         return cases
+
     return creates
 
 
@@ -206,13 +218,18 @@ def everyone_writing_creates(body_for, writers):
             if principal == "anonymous":
                 return 401
             return 201 if principal in writers else 403
+
         return [(label, body_for(label), expected) for label in ("one", "two")]
+
     return creates
 
 
 def engagement_put(engagement):
     return {
-        "title": "Replaced title", "city": engagement.city_id, "kind": "conference", "status": "planned",
+        "title": "Replaced title",
+        "city": engagement.city_id,
+        "kind": "conference",
+        "status": "planned",
         "start_date": "2026-06-01",
     }
 
@@ -277,14 +294,15 @@ SPECS = {
     ),
     "city": Spec(
         model=City,
-        records=lambda world: {"A": world["cities"]["A"], "B": world["cities"]["B"],
-                               "foreign": City.objects.get(name="Nagoya")},
+        records=lambda world: {
+            "A": world["cities"]["A"],
+            "B": world["cities"]["B"],
+            "foreign": City.objects.get(name="Nagoya"),
+        },
         can_see=signed_in,
         can_change=admin_only,
         patch={"population": 4_000_000},
-        creates=everyone_writing_creates(
-            lambda label: {"name": f"Toyota {label}", "country": "JP"}, writers={"admin"}
-        ),
+        creates=everyone_writing_creates(lambda label: {"name": f"Toyota {label}", "country": "JP"}, writers={"admin"}),
     ),
     "network": Spec(
         model=Network,
@@ -319,12 +337,17 @@ SPECS = {
         model=ImportJob,
         records=lambda world: world["import_jobs"],
         can_see=lambda p, label: p == label or p == "admin",
-        creates=lambda world: [(
-            "csv",
-            lambda: {"kind": "engagements", "dry_run": "true",
-                     "file": SimpleUploadedFile("e.csv", b"city,title\n", content_type="text/csv")},
-            lambda p: {"anonymous": 401, "partner": 403, "liaison": 403}.get(p, 201),
-        )],
+        creates=lambda world: [
+            (
+                "csv",
+                lambda: {
+                    "kind": "engagements",
+                    "dry_run": "true",
+                    "file": SimpleUploadedFile("e.csv", b"city,title\n", content_type="text/csv"),
+                },
+                lambda p: {"anonymous": 401, "partner": 403, "liaison": 403}.get(p, 201),
+            )
+        ],
         body_format="multipart",
     ),
     "stats-engagements": Spec(
@@ -404,8 +427,9 @@ def test_matrix(db, world, basename, method, action, principal):
     checks = 0
 
     if action == "list":
-        response = client.get(url(basename, action), {"page_size": 500} if basename != "stats-engagements" else
-                              {"group_by": "city"})
+        response = client.get(
+            url(basename, action), {"page_size": 500} if basename != "stats-engagements" else {"group_by": "city"}
+        )
         if principal == "anonymous":
             assert response.status_code == 401
             return
@@ -466,7 +490,9 @@ def test_matrix(db, world, basename, method, action, principal):
             assert (row_state(record)["read_at"] is not None) == (expected == 200), label
         elif action == "reviews" and method == "post":
             before = Review.objects.count()
-            response = client.post(url(basename, action, key), {"decision": "flagged", "comment": "Check"}, format="json")
+            response = client.post(
+                url(basename, action, key), {"decision": "flagged", "comment": "Check"}, format="json"
+            )
             if principal == "anonymous":
                 expected = 401
             elif not visible:

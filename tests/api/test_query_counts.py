@@ -58,8 +58,11 @@ def build(staff_a, city_a, city_b, foreign_city, liaison):
     for index in range(ROWS):
         city = factories.CityFactory(name=f"Springfield {index}")
         engagement = factories.EngagementFactory(
-            city=city_a, visibility=["public", "internal", "restricted"][index % 3], agreement=agreement,
-            location_city=foreign_city, start_date=dt.date(2026, 1, 1) + dt.timedelta(days=index),
+            city=city_a,
+            visibility=["public", "internal", "restricted"][index % 3],
+            agreement=agreement,
+            location_city=foreign_city,
+            start_date=dt.date(2026, 1, 1) + dt.timedelta(days=index),
         )
         engagement.topics.set([climate, trade])
         engagement.counterpart_cities.set([foreign_city, city_b])
@@ -78,8 +81,13 @@ def build(staff_a, city_a, city_b, foreign_city, liaison):
         factories.OrganizationFactory(city=city, country=factories.country("US"))
         Notification.objects.create(recipient=staff_a, kind="review", object_key=f"n{index}", title=f"Note {index}")
         ImportJob.objects.create(
-            kind="engagements", format="csv", file=f"imports/q{index}.csv", original_name="e.csv", file_size=1,
-            file_sha256=f"{index:064d}", owner=staff_a,
+            kind="engagements",
+            format="csv",
+            file=f"imports/q{index}.csv",
+            original_name="e.csv",
+            file_size=1,
+            file_sha256=f"{index:064d}",
+            owner=staff_a,
         )
 
 
@@ -123,7 +131,9 @@ def test_engagement_list_queries_are_named(staff_a):
     client = APIClient()
     client.force_authenticate(staff_a)
     client.get("/api/v1/engagements/")
-    count, body = queries_for(client, "/api/v1/engagements/", {"page_size": 200, "expand": "city,topics,counterpart_cities"})
+    count, body = queries_for(
+        client, "/api/v1/engagements/", {"page_size": 200, "expand": "city,topics,counterpart_cities"}
+    )
     assert body["count"] == ROWS
     assert count == 8
 
@@ -134,7 +144,8 @@ def test_expand_inlines_without_queries_per_row(staff_a):
     client.get("/api/v1/engagements/")
     plain, _ = queries_for(client, "/api/v1/engagements/", {"page_size": 200})
     expanded, body = queries_for(
-        client, "/api/v1/engagements/",
+        client,
+        "/api/v1/engagements/",
         {"page_size": 200, "expand": "city,location_city,counterpart_cities,counterpart_organizations,topics"},
     )
     assert expanded == plain

@@ -71,18 +71,29 @@ def fuzz_world():
 
 def run_schemathesis(base_url: str, token: str) -> tuple[int, str]:
     command = [
-        str(SCHEMATHESIS), "run", f"{base_url}/api/v1/schema/",
-        "-H", f"Authorization: Token {token}",
-        "--mode", "all",  # valid and invalid requests
-        "--checks", "all",
+        str(SCHEMATHESIS),
+        "run",
+        f"{base_url}/api/v1/schema/",
+        "-H",
+        f"Authorization: Token {token}",
+        "--mode",
+        "all",  # valid and invalid requests
+        "--checks",
+        "all",
         # Valid-looking ids of records that do not exist are refused with 400: referential
         # validity is not something an OpenAPI schema can express.
-        "--exclude-checks", "positive_data_acceptance",
-        "--phases", "examples,fuzzing,stateful",
-        "--max-examples", "5",
-        "--seed", "1",
-        "--exclude-path-regex", OTHER_TEAMS_PATHS,
-        "--generation-database", "none",
+        "--exclude-checks",
+        "positive_data_acceptance",
+        "--phases",
+        "examples,fuzzing,stateful",
+        "--max-examples",
+        "5",
+        "--seed",
+        "1",
+        "--exclude-path-regex",
+        OTHER_TEAMS_PATHS,
+        "--generation-database",
+        "none",
         "--no-color",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=170, check=False)  # noqa: S603

@@ -46,7 +46,9 @@ def test_stale_if_match_is_412_and_changes_nothing(client_a, engagement, city_a,
     before = Engagement.objects.filter(pk=engagement.pk).values().get()
     body = {"title": "Mine", "city": city_a.pk, "kind": "other", "status": "planned", "start_date": "2026-01-01"}
     response = getattr(client_a, method)(
-        f"/api/v1/engagements/{engagement.pk}/", body if method != "delete" else None, format="json",
+        f"/api/v1/engagements/{engagement.pk}/",
+        body if method != "delete" else None,
+        format="json",
         HTTP_IF_MATCH=stale,
     )
     assert response.status_code == 412
