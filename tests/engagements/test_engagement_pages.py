@@ -427,3 +427,12 @@ def test_the_related_agreement_choices_are_the_records_city(staff_a, admin_user,
     for user in (staff_a, admin_user):
         form = client_for(user).get(reverse("engagement-edit", args=[own_engagement.pk])).context["form"]
         assert list(form.fields["agreement"].queryset) == [mine], user
+
+
+def test_the_filter_form_sent_with_empty_fields_lists_everything(staff_a, city_a):
+    factories.EngagementFactory(city=city_a)
+    factories.EngagementFactory(city=city_a)
+    empty = dict.fromkeys(("q", "city", "state", "start_after", "start_before", "counterpart_country", "visibility", "federal_coordination_requested"), "")
+    response = client_for(staff_a).get(reverse("engagement-list"), empty)
+    assert response.status_code == 200
+    assert response.context["count"] == 2
