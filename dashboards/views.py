@@ -130,7 +130,8 @@ def _summary(cleaned: dict, choices: dict) -> list[str]:
     if cleaned.get("state"):
         parts.append(f"state {state_label(cleaned['state'].upper())}")
     if cleaned.get("topic"):
-        parts.append("topics " + ", ".join(topic.name for topic in cleaned["topic"]))
+        names = {topic.slug: topic.name for topic in choices["topics"]}
+        parts.append("topics " + ", ".join(names.get(slug, slug) for slug in cleaned["topic"]))
     if cleaned.get("kind"):
         labels = dict(choices["kinds"])
         parts.append("kinds " + ", ".join(labels[kind] for kind in cleaned["kind"]))
@@ -148,9 +149,9 @@ def _requires_internal_reader(request):
 @require_GET
 def dashboard(request):
     """The national dashboard. Its queries, whatever the data size: (staff) their home cities,
-    (a liaison with some states) their portfolio, (with a topic filter) the topics checked by the
-    engagement and agreement filters, one per chart (7), the expiring agreements, the topics of
-    the filter form and the headline numbers (3), besides the session and the page header's."""
+    (a liaison with some states) their portfolio, one per chart (7), the expiring agreements, the
+    topics of the filter form and the headline numbers (3), besides the session and the page
+    header's."""
     _requires_internal_reader(request)
     params = request.GET
     board = Dashboard(request.user, params)
