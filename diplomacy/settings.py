@@ -258,6 +258,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `kind` and a `status`; each choice set gets its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "AgreementKindEnum": "engagements.models.Agreement.Kind",
+        "AgreementStatusEnum": "engagements.models.Agreement.Status",
+        "EngagementKindEnum": "engagements.models.Engagement.Kind",
+        "EngagementStatusEnum": "engagements.models.Engagement.Status",
+        "OrganizationKindEnum": "cities.models.Organization.Kind",
+        "ImportKindEnum": "imports.models.ImportJob.Kind",
+        "ImportStatusEnum": "imports.models.ImportJob.Status",
+        "NotificationKindEnum": "notifications.models.Kind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "diplomacy.restapi.add_error_responses",
