@@ -16,7 +16,7 @@ def snapshot():
     return counts
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_seed_demo_loads_real_data_and_is_idempotent():
     call_command("seed_demo", verbosity=0)
 

@@ -20,7 +20,9 @@ def test_healthz_answers_when_the_database_does(client):
 
 
 def production_env(**extra):
-    env = {key: value for key, value in os.environ.items() if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG"}}
+    # Test-only switches (browser tests allow sync database calls) must not reach production checks.
+    excluded = {"DJANGO_SETTINGS_MODULE", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {key: value for key, value in os.environ.items() if key not in excluded}
     env.update(DEBUG="0", SECRET_KEY="x" * 30 + "production-like-secret-0123456789", ALLOWED_HOSTS="diplomacy.example.gov")
     env.update(extra)
     return env
