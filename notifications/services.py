@@ -7,6 +7,7 @@ update touched the row sends it, every other one skips it.
 """
 
 import datetime as dt
+import json
 import logging
 import smtplib
 from collections import defaultdict
@@ -15,8 +16,23 @@ from collections.abc import Iterable, Sequence
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Value, When
-from django.db.models.functions import Cast, Concat
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    DateTimeField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat, JSONObject, Left
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -207,102 +223,234 @@ def notify_review(review_id: int) -> list[int]:
 
 
 # --- Scheduled scans -------------------------------------------------------------------------
+#
+# The scans run over every agreement and open follow-up, so each one is two statements however
+# many notices it gives: one reads the distinct (recipient, visibility, city) combinations the
+# notices would reach, so the policy decides each combination once in Python; the other is an
+# `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING` that writes the notices of the
+# combinations the policy allowed, with their titles, data and email state computed in SQL.
 
 
-def _notice_days(days_left: int) -> int:
-    """The notice an agreement this close to expiry is due: 90, 30 or 7 days."""
-    return next(days for days in EXPIRY_NOTICE_DAYS if days_left <= days)
+class _KeyIn(Func):
+    """`expression` is one of `keys`, passed as one parameter so the statement stays the same
+    size however many keys there are (and within the database's limit on parameters)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, expression, keys: Iterable[str]):
+        super().__init__(expression)
+        self.keys = sorted(keys)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"{sql} IN (SELECT value FROM json_each(%s))", [*params, json.dumps(self.keys)]  # noqa: S608
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql})::text = ANY(%s::text[])", [*params, self.keys]
+
+
+class _FirstLine(Func):
+    """The text up to its first line break, as `str.splitlines()[0]` cuts it."""
+
+    output_field = TextField()
+    BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        # SQLite has no regular expressions: the earliest position of any break, if there is one.
+        positions = ", ".join(f"coalesce(nullif(instr({sql}, %s), 0), length({sql}) + 1)" for _ in self.BREAKS)
+        parameters = [value for character in self.BREAKS for value in (*params, character, *params)]
+        return f"substr({sql}, 1, min({positions}) - 1)", [*params, *parameters]
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        # `.` matches line breaks too unless told otherwise, so this drops everything after the first.
+        return f"regexp_replace({sql}, %s, '')", [*params, f"[{self.BREAKS}].*$"]
+
+
+def _text(expression) -> Cast:
+    return Cast(expression, CharField())
+
+
+def _access_key(user, visibility, city) -> Concat:
+    return Concat(_text(user), Value(":"), visibility, Value(":"), _text(city), output_field=CharField())
+
+
+def _allowed_keys(combinations: Iterable[tuple[int, str, int]], record) -> set[str]:
+    """The `user:visibility:city` combinations whose user may see a record with that visibility
+    and city, as the policy decides for `record(visibility=..., city_id=...)`."""
+    combinations = list(combinations)
+    users = {user.pk: user for user in User.objects.filter(pk__in={user_id for user_id, _, _ in combinations})}
+    preload_access(users.values())
+    allowed = set()
+    for user_id, visibility, city_id in combinations:
+        user = users.get(user_id)
+        if user is not None and user.is_active and can(user, Action.VIEW, record(visibility, city_id)):
+            allowed.add(f"{user_id}:{visibility}:{city_id}")
+    return allowed
+
+
+NOTICE_COLUMNS = {
+    "recipient_id": "n_recipient",
+    "kind": "n_kind",
+    "object_key": "n_object_key",
+    "period": "n_period",
+    "title": "n_title",
+    "data": "n_data",
+    "engagement_id": "n_engagement",
+    "agreement_id": "n_agreement",
+    "follow_up_id": "n_follow_up",
+    "created_at": "n_created_at",
+    "email_state": "n_email_state",
+    "email_attempts": "n_email_attempts",
+    "email_error": "n_email_error",
+}
+
+
+def _insert_notices(rows: QuerySet, *, recipient: str) -> list[int]:
+    """Write the notices `rows` describes (annotated with the `n_*` names above, less the
+    bookkeeping added here), each unless its event is already claimed; return the ids of those
+    written here that want an email."""
+    opted_out = EmailPreference.objects.filter(user=OuterRef(recipient), kind=OuterRef("n_kind"), email=False)
+    rows = rows.annotate(
+        n_created_at=Value(timezone.now(), output_field=DateTimeField()),
+        n_email_state=Case(
+            When(Q(**{f"{recipient}__email": ""}) | Exists(opted_out), then=Value(EmailState.SKIPPED.value)),
+            default=Value(EmailState.PENDING.value),
+            output_field=CharField(),
+        ),
+        n_email_attempts=Value(0),
+        n_email_error=Value(""),
+    )
+    # Workers inserting the same events wait on each other's keys; taking them in one order
+    # everywhere means they queue instead of deadlocking.
+    rows = rows.values(*NOTICE_COLUMNS.values()).order_by("n_recipient", "n_kind", "n_object_key", "n_period")
+    select, params = rows.query.get_compiler(connection=connection).as_sql()
+    quote = connection.ops.quote_name
+    meta = Notification._meta
+    columns = ", ".join(quote(column) for column in NOTICE_COLUMNS)
+    conflict = ", ".join(quote(meta.get_field(name).column) for name in UNIQUE_KEY)
+    # Names come from the model's metadata and every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) {select} "  # noqa: S608
+        f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote('id')}, {quote('email_state')}"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted(pk for pk, state in cursor.fetchall() if state == EmailState.PENDING)
 
 
 def scan_expiring_agreements(today: dt.date | None = None) -> list[int]:
     """Tell the owning city's staff about each agreement that comes within 90, 30 and 7 days of
     its expiry, once per notice. A scan that missed days sends only the notice now due."""
     today = today or timezone.localdate()
-    # The period each agreement's notice would claim, so those already given are not read again.
-    notice_period = Concat(
-        Cast("expires_on", CharField()),
-        Value("/"),
-        Case(
-            *[
-                When(expires_on__lte=today + dt.timedelta(days=days), then=Value(f"{days}d"))
-                for days in EXPIRY_NOTICE_DAYS
-            ]
-        ),
+    last = today + dt.timedelta(days=max(EXPIRY_NOTICE_DAYS))
+    notice_days = Case(
+        *[When(expires_on__lte=today + dt.timedelta(days=days), then=Value(days)) for days in EXPIRY_NOTICE_DAYS],
+        output_field=IntegerField(),
+    )
+    # The expiry date is part of the event: an agreement renewed to a new date is announced again.
+    period = Concat(_text("expires_on"), Value("/"), _text(notice_days), Value("d"), output_field=CharField())
+    given = Notification.objects.filter(
+        kind=Kind.AGREEMENT_EXPIRING, agreement=OuterRef("pk"), period=OuterRef("n_period")
+    )
+    staff = "city__staff_users"
+    # One filter() call for the recipients and their access, so both read the same join.
+    recipients = Q(**{f"{staff}__role": Role.STAFF, f"{staff}__is_active": True})
+    agreements = (
+        Agreement.objects.filter(status__in=EXPIRING_STATUSES, expires_on__gte=today, expires_on__lte=last)
+        .annotate(n_period=period)
+        .exclude(Exists(given))
+    )
+    combinations = agreements.filter(recipients).values_list(f"{staff}__id", "visibility", "city_id")
+    allowed = _allowed_keys(
+        combinations.distinct().order_by(),
+        lambda visibility, city_id: Agreement(visibility=visibility, city_id=city_id),
+    )
+    if not allowed:
+        return []
+
+    def when(days_left: int) -> str:
+        return "today" if days_left == 0 else f"in {days_left} day{'s' if days_left != 1 else ''}"
+
+    # At most 91 expiry dates are in the window, so each one's wording is a constant.
+    heading = Case(
+        *[
+            When(expires_on=day, then=Value(f"Agreement expires {when(offset)} ({day.isoformat()}): "))
+            for offset in range((last - today).days + 1)
+            for day in [today + dt.timedelta(days=offset)]
+        ],
         output_field=CharField(),
     )
-    given = Notification.objects.filter(
-        kind=Kind.AGREEMENT_EXPIRING, agreement=OuterRef("pk"), period=OuterRef("notice_period")
+    access = _access_key(F(f"{staff}__id"), F("visibility"), F("city_id"))
+    rows = agreements.filter(recipients, _KeyIn(access, allowed)).annotate(
+        n_recipient=F(f"{staff}__id"),
+        n_kind=Value(Kind.AGREEMENT_EXPIRING.value),
+        n_object_key=Concat(Value("agreement:"), _text("pk"), output_field=CharField()),
+        n_title=Concat(heading, F("title"), output_field=CharField()),
+        n_data=JSONObject(notice_days=notice_days, expires_on=_text("expires_on")),
+        n_engagement=Value(None, output_field=IntegerField()),
+        n_agreement=F("pk"),
+        n_follow_up=Value(None, output_field=IntegerField()),
     )
-    agreements = list(
-        Agreement.objects.filter(
-            status__in=EXPIRING_STATUSES,
-            expires_on__gte=today,
-            expires_on__lte=today + dt.timedelta(days=max(EXPIRY_NOTICE_DAYS)),
-        )
-        .alias(notice_period=notice_period)
-        .exclude(Exists(given))
-        .select_related("city")
-        .only("title", "visibility", "expires_on", "city__name", "city__subdivision", "city__country_id")
-    )
-    staff = _city_staff(agreement.city_id for agreement in agreements)
-    notifications = []
-    for agreement in agreements:
-        days_left = (agreement.expires_on - today).days
-        notice = _notice_days(days_left)
-        when = "today" if days_left == 0 else f"in {days_left} day{'s' if days_left != 1 else ''}"
-        notifications += [
-            Notification(
-                recipient=user,
-                kind=Kind.AGREEMENT_EXPIRING,
-                object_key=f"agreement:{agreement.pk}",
-                # The expiry date is part of the event: an agreement renewed to a new date is
-                # announced again.
-                period=f"{agreement.expires_on.isoformat()}/{notice}d",
-                title=f"Agreement expires {when} ({agreement.expires_on.isoformat()}): {agreement.title}",
-                data={"notice_days": notice, "expires_on": agreement.expires_on.isoformat()},
-                agreement=agreement,
-            )
-            for user in _may_see(staff[agreement.city_id], agreement)
-        ]
-    return create_notifications(notifications)
+    return _insert_notices(rows, recipient=staff)
 
 
 def scan_follow_ups(today: dt.date | None = None) -> list[int]:
     """Tell each assignee about an open follow-up due tomorrow, and once when it is overdue."""
     today = today or timezone.localdate()
     tomorrow = today + dt.timedelta(days=1)
+    overdue = Q(due_on__lt=today)
+    kind = Case(
+        When(overdue, then=Value(Kind.FOLLOW_UP_OVERDUE.value)),
+        default=Value(Kind.FOLLOW_UP_DUE.value),
+        output_field=CharField(),
+    )
     given = Notification.objects.filter(
-        follow_up=OuterRef("pk"), recipient=OuterRef("assignee"), period=Cast(OuterRef("due_on"), CharField())
+        follow_up=OuterRef("pk"),
+        recipient=OuterRef("assignee"),
+        kind=OuterRef("n_kind"),
+        period=Cast(OuterRef("due_on"), CharField()),
     )
-    follow_ups = list(
+    # Overdue ones are announced once whenever they fell due, so only an upper bound.
+    follow_ups = (
         FollowUp.objects.open()
-        .filter(assignee__is_active=True)
-        .filter(
-            Q(due_on__lt=today) & ~Exists(given.filter(kind=Kind.FOLLOW_UP_OVERDUE))
-            | Q(due_on__gte=today, due_on__lte=tomorrow) & ~Exists(given.filter(kind=Kind.FOLLOW_UP_DUE))
-        )
-        .select_related("engagement__city", "assignee")
+        .filter(assignee__is_active=True, due_on__lte=tomorrow)
+        .annotate(n_kind=kind)
+        .exclude(Exists(given))
     )
-    preload_access({follow_up.assignee for follow_up in follow_ups})
-    notifications = []
-    for follow_up in follow_ups:
-        if not can(follow_up.assignee, Action.VIEW, follow_up):
-            continue
-        overdue = follow_up.due_on < today
-        description = follow_up.description.splitlines()[0][:200] if follow_up.description else "Follow-up"
-        notifications.append(
-            Notification(
-                recipient=follow_up.assignee,
-                kind=Kind.FOLLOW_UP_OVERDUE if overdue else Kind.FOLLOW_UP_DUE,
-                object_key=f"follow_up:{follow_up.pk}",
-                period=follow_up.due_on.isoformat(),
-                title=f"{'Overdue since' if overdue else 'Due'} {follow_up.due_on.isoformat()}: {description}",
-                data={"due_on": follow_up.due_on.isoformat(), "engagement_title": follow_up.engagement.title},
-                engagement=follow_up.engagement,
-                follow_up=follow_up,
-            )
-        )
-    return create_notifications(notifications)
+    combinations = follow_ups.values_list("assignee_id", "engagement__visibility", "engagement__city_id").distinct()
+    allowed = _allowed_keys(
+        combinations.order_by(),
+        lambda visibility, city_id: FollowUp(engagement=Engagement(visibility=visibility, city_id=city_id)),
+    )
+    if not allowed:
+        return []
+    description = Case(
+        When(description="", then=Value("Follow-up")),
+        default=Left(_FirstLine("description"), 200),
+        output_field=CharField(),
+    )
+    rows = follow_ups.filter(
+        _KeyIn(_access_key(F("assignee_id"), F("engagement__visibility"), F("engagement__city_id")), allowed)
+    ).annotate(
+        n_recipient=F("assignee_id"),
+        n_object_key=Concat(Value("follow_up:"), _text("pk"), output_field=CharField()),
+        n_period=_text("due_on"),
+        n_title=Concat(
+            Case(When(overdue, then=Value("Overdue since ")), default=Value("Due "), output_field=CharField()),
+            _text("due_on"),
+            Value(": "),
+            description,
+            output_field=CharField(),
+        ),
+        n_data=JSONObject(due_on=_text("due_on"), engagement_title=F("engagement__title")),
+        n_engagement=F("engagement_id"),
+        n_agreement=Value(None, output_field=IntegerField()),
+        n_follow_up=F("pk"),
+    )
+    return _insert_notices(rows, recipient="assignee")
 
 
 def _digest_item(record, **extra) -> dict:
