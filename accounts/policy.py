@@ -137,11 +137,16 @@ def engagement_child_q(user) -> Q:
 
 def may_see_record(user, record) -> bool:
     """`visible_q` for one agreement or engagement already in memory."""
-    if reads_everything(user) or record.visibility == PUBLIC:
+    return may_see(user, record.visibility, record.city_id)
+
+
+def may_see(user, visibility: str, city_id: int) -> bool:
+    """`visible_q` for a record read as values: its visibility and owning city."""
+    if reads_everything(user) or visibility == PUBLIC:
         return True
     if role_of(user) != Role.STAFF:
         return False
-    return record.visibility == INTERNAL or record.city_id in home_city_ids(user)
+    return visibility == INTERNAL or city_id in home_city_ids(user)
 
 
 def is_home_city(user, city_id) -> bool:

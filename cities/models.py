@@ -66,12 +66,16 @@ class City(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name}, {self.subdivision or self.country_id}"
+        return self.format_label(self.name, self.subdivision, self.country_id)
 
     @property
     def label(self):
-        """How people write the city: `Los Angeles, US-CA`, `Berlin, DE`."""
         return str(self)
+
+    @staticmethod
+    def format_label(name: str, subdivision: str, country_id: str) -> str:
+        """How people write a city: `Los Angeles, US-CA`, `Berlin, DE`."""
+        return f"{name}, {subdivision or country_id}"
 
 
 class Topic(models.Model):

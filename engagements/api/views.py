@@ -17,6 +17,7 @@ from engagements.models import Engagement, FollowUp, Review
 from engagements.stats import GROUP_BY_CHOICES, count_engagements
 from rollups.pagination import EngagementPagination
 
+from . import listing
 from .serializers import AgreementSerializer, EngagementSerializer, FollowUpSerializer, ReviewSerializer
 
 ENTITY_TAG = re.compile(r'^(?:W/)?"(\d+)-(\d+)"$')
@@ -154,6 +155,12 @@ class EngagementViewSet(VersionedRecordViewSet):
             .prefetch_related("participants")
             .order_by("-start_date", "-pk")
         )
+
+    def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format == "csv" or self.requested_expand:
+            return super().list(request, *args, **kwargs)
+        page = self.paginate_queryset(listing.page_rows(self.filter_queryset(self.get_queryset())))
+        return self.get_paginated_response(listing.represent(page, self.get_serializer(), request.user))
 
     def get_write_model(self):
         return Review if self.action == "reviews" else Engagement
