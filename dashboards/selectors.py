@@ -2,7 +2,9 @@
 viewer may see (`visible_to`) narrowed by the shared FilterSets, with the same `count_engagements`
 the stats API uses, so a page and the API never disagree.
 
-Each function costs a fixed number of queries, whatever the number of records.
+Each function costs a fixed number of queries, whatever the number of records. On PostgreSQL
+the engagement numbers of a dashboard come from the trigger-kept tallies (`rollups.tallies`) in
+one query when its filters allow, so they cost the same at ten thousand records as at a million.
 """
 
 import datetime as dt
@@ -19,7 +21,8 @@ from accounts.policy import portfolio_q, reviews_engagements
 from cities.models import Network, NetworkMembership, WatchedCountry
 from engagements.filters import AgreementFilterSet, EngagementFilterSet
 from engagements.models import Agreement, Engagement, Review
-from engagements.stats import count_engagements
+from engagements.stats import city_rows, count_engagements, state_rows, tally_query
+from rollups.tallies import Scope, fetch
 
 from .charts import month_keys
 
@@ -79,6 +82,39 @@ class Dashboard:
     def agreements(self):
         return self.agreement_filterset.qs
 
+    @cached_property
+    def awaiting_q(self) -> Q:
+        awaiting = Q(review_status=Engagement.ReviewStatus.UNREVIEWED)
+        if reviews_engagements(self.user):
+            # A liaison's queue is their portfolio; everyone else sees the national number.
+            awaiting &= portfolio_q(self.user)
+        return awaiting
+
+    @cached_property
+    def tallied(self) -> dict:
+        """Every number the tallies can give for these filters, read in one query: the charts
+        (by name), `per_city` (the city and state charts), `active` (cities active this year)
+        and `awaiting` (review statuses awaiting review). What they cannot give is absent, and
+        is counted row by row."""
+        scope = Scope.of(self.engagements)
+        if scope is None:
+            return {}
+        pending = {chart: tally_query(scope, chart) for chart in ("month", "topic", "kind", "country")}
+        pending["per_city"] = scope.per_city()
+        pending["region"] = scope.counts("region")
+        pending["active"] = scope.active_cities(self.today.year)
+        awaiting = Scope.of(self.engagements.filter(self.awaiting_q))
+        pending["awaiting"] = awaiting.counts("review_status") if awaiting else None
+        ready = {name: read for name, read in pending.items() if read is not None}
+        return dict(zip(ready, fetch(*ready.values()), strict=True))
+
+    @cached_property
+    def months(self) -> list[dict]:
+        """Engagements per month (the month chart's and the yearly headline numbers' source)."""
+        if "month" in self.tallied:
+            return self.tallied["month"]
+        return count_engagements(self.engagements, "month")
+
     @property
     def errors(self) -> dict:
         """Filters that did not parse; the page says so and counts without them."""
@@ -90,28 +126,31 @@ class Dashboard:
         return self.filterset.form.cleaned_data
 
     def headline(self) -> dict:
-        """The headline counts (3 queries: engagements, live agreements, active memberships)."""
-        year_start = dt.date(self.today.year, 1, 1)
-        last_year_start = dt.date(self.today.year - 1, 1, 1)
-        this_year = Q(start_date__gte=year_start, start_date__lte=dt.date(self.today.year, 12, 31))
-        last_year = Q(start_date__gte=last_year_start, start_date__lt=year_start)
-        awaiting = Q(review_status=Engagement.ReviewStatus.UNREVIEWED)
-        if reviews_engagements(self.user):
-            # A liaison's queue is their portfolio; everyone else sees the national number.
-            awaiting &= portfolio_q(self.user)
-        numbers = self.engagements.aggregate(
-            engagements_this_year=Count("pk", filter=this_year),
-            engagements_last_year=Count("pk", filter=last_year),
-            cities_active_this_year=Count("city", distinct=True, filter=this_year),
-            awaiting_review=Count("pk", filter=awaiting),
-        )
+        """The headline counts: engagements this year and last year (from the month chart's
+        counts), cities active this year and awaiting review (from the tallies, else 1 query
+        counting rows), live agreements and active memberships (1 query each)."""
+        year = self.today.year
+        per_year = {}
+        for row in self.months:
+            per_year[int(row["key"][:4])] = per_year.get(int(row["key"][:4]), 0) + row["count"]
+        numbers = {"engagements_this_year": per_year.get(year, 0), "engagements_last_year": per_year.get(year - 1, 0)}
+        active, unreviewed = self.tallied.get("active"), self.tallied.get("awaiting")
+        if active is None or unreviewed is None:
+            this_year = Q(start_date__gte=dt.date(year, 1, 1), start_date__lte=dt.date(year, 12, 31))
+            counted = self.engagements.aggregate(
+                cities_active_this_year=Count("city", distinct=True, filter=this_year),
+                awaiting_review=Count("pk", filter=self.awaiting_q),
+            )
+            active, unreviewed = counted["cities_active_this_year"], {"unreviewed": counted["awaiting_review"]}
+        numbers["cities_active_this_year"] = active
+        numbers["awaiting_review"] = sum(unreviewed.values())
         numbers["active_agreements"] = (
             self.agreements.filter(status__in=LIVE_AGREEMENT_STATUSES)
             .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=self.today))
             .count()
         )
         numbers["network_memberships"] = self.memberships().count()
-        numbers["year"] = self.today.year
+        numbers["year"] = year
         return numbers
 
     def memberships(self):
@@ -140,14 +179,20 @@ class Dashboard:
     def rows(self, chart: str) -> list[dict]:
         """`[{"key", "label", "count"}]` of one chart (1 query)."""
         if chart == "month":
-            counts = {row["key"]: row["count"] for row in count_engagements(self.engagements, "month")}
+            counts = {row["key"]: row["count"] for row in self.months}
             return [
                 {"key": key, "label": dt.date.fromisoformat(f"{key}-01").strftime("%B %Y"), "count": counts.get(key, 0)}
                 for key in self.month_window()
             ]
         if chart == "region":
             return self.by_region()
-        rows = count_engagements(self.engagements, chart)
+        if chart in self.tallied:
+            rows = self.tallied[chart]
+        elif chart in ("city", "state") and "per_city" in self.tallied:
+            per_city = self.tallied["per_city"]
+            rows = city_rows(per_city) if chart == "city" else state_rows(per_city)
+        else:
+            rows = count_engagements(self.engagements, chart)
         if chart == "state":
             rows = [{**row, "label": state_label(row["key"])} for row in rows]
         if chart == "city":
@@ -157,15 +202,18 @@ class Dashboard:
     def by_region(self) -> list[dict]:
         """Engagements per UN M49 region of their counterpart countries; an engagement with two
         counterparts in one region counts once there."""
-        through = Engagement.counterpart_countries.through
-        rows = (
-            through.objects.filter(engagement_id__in=self.engagements.order_by().values("pk"))
-            .values("country__region")
-            .annotate(count=Count("engagement_id", distinct=True))
-        )
+        counts = self.tallied.get("region")
+        if counts is None:
+            through = Engagement.counterpart_countries.through
+            rows = (
+                through.objects.filter(engagement_id__in=self.engagements.order_by().values("pk"))
+                .values("country__region")
+                .annotate(count=Count("engagement_id", distinct=True))
+            )
+            counts = {row["country__region"]: row["count"] for row in rows}
         return [
-            {"key": row["country__region"], "label": row["country__region"] or "(no region)", "count": row["count"]}
-            for row in sorted(rows, key=lambda row: (-row["count"], row["country__region"]))
+            {"key": region, "label": region or "(no region)", "count": count}
+            for region, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         ]
 
     def expiring_agreements(self) -> tuple[list[Agreement], dict]:

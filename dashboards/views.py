@@ -149,9 +149,10 @@ def _requires_internal_reader(request):
 @require_GET
 def dashboard(request):
     """The national dashboard. Its queries, whatever the data size: (staff) their home cities,
-    (a liaison with some states) their portfolio, one per chart (7), the expiring agreements, the
-    topics of the filter form and the headline numbers (3), besides the session and the page
-    header's."""
+    (a liaison with some states) their portfolio, the engagement tallies of every chart and the
+    headline (1; when filters the tallies lack apply, one per chart and one for the headline),
+    the expiring agreements, the topics of the filter form, live agreements and memberships,
+    besides the session and the page header's."""
     _requires_internal_reader(request)
     params = request.GET
     board = Dashboard(request.user, params)

@@ -23,3 +23,49 @@ class EngagementCount(models.Model):
 
     def __str__(self):
         return f"{self.city_id}/{self.visibility}: {self.count}"
+
+
+class EngagementTally(models.Model):
+    """How many engagements at one visibility have one key of one dimension, nationwide: what a
+    caller who sees whole visibilities (no city or state in question) sums to draw a chart.
+
+    Dimensions: `month` (`YYYY-MM` of the start date), `year` (`YYYY`), `kind`, `review_status`,
+    `topic` (topic id), `country` (counterpart iso2) and `region` (UN M49 region of a counterpart
+    country; an engagement counts once per region). An engagement with two topics counts under
+    each; one with none under no topic.
+    """
+
+    visibility = models.CharField(max_length=10)
+    dimension = models.CharField(max_length=16)
+    key = models.CharField(max_length=64)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["visibility", "dimension", "key"], name="engagementtally_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.visibility}/{self.dimension}/{self.key}: {self.count}"
+
+
+class CityEngagementTally(models.Model):
+    """`EngagementTally` per owning city: for restricted records of a staff user's home cities,
+    and for city and state filters."""
+
+    city = models.ForeignKey(City, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    visibility = models.CharField(max_length=10)
+    dimension = models.CharField(max_length=16)
+    key = models.CharField(max_length=64)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["city", "visibility", "dimension", "key"], name="cityengagementtally_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["dimension", "key"], name="cityengagementtally_key_idx")]
+
+    def __str__(self):
+        return f"{self.city_id}/{self.visibility}/{self.dimension}/{self.key}: {self.count}"

@@ -1,0 +1,306 @@
+"""The engagement tallies stay exact through every kind of write, and every number read from them
+(stats, dashboards) equals a plain count of the rows the caller may see, for every role and the
+filters the tallies answer."""
+
+import datetime as dt
+import random
+from collections import Counter, defaultdict
+
+import pytest
+from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+
+from cities.models import Country
+from dashboards.selectors import Dashboard
+from engagements import services
+from engagements.filters import EngagementFilterSet
+from engagements.models import Engagement
+from engagements.scale import delete_scale_records, seed_scale
+from engagements.stats import GROUP_BY_CHOICES, count_engagements
+from rollups import tallies
+from rollups.models import CityEngagementTally, EngagementTally
+from tests import factories
+
+pytestmark = pytest.mark.postgres
+
+VISIBILITIES = ["public", "internal", "restricted"]
+KINDS = ["conference", "other", "trade_mission"]
+REVIEW_STATUSES = ["unreviewed", "acknowledged", "flagged"]
+COUNTRIES = ["DE", "CH", "JP", "CN", "MX", "NA"]
+TOPICS = ["climate", "trade", "culture", "education"]
+CHARTS = ("month", "topic", "kind", "country", "region", "state", "city")
+
+
+def expected_city_tallies() -> dict:
+    """(city, visibility, dimension, key) -> count, worked out in Python from the rows."""
+    regions = dict(Country.objects.values_list("iso2", "region"))
+    topics, countries = defaultdict(list), defaultdict(list)
+    for engagement_id, topic_id in Engagement.topics.through.objects.values_list("engagement_id", "topic_id"):
+        topics[engagement_id].append(str(topic_id))
+    through = Engagement.counterpart_countries.through
+    for engagement_id, iso2 in through.objects.values_list("engagement_id", "country_id"):
+        countries[engagement_id].append(iso2)
+    counts = Counter()
+    for row in Engagement.objects.values("id", "city_id", "visibility", "start_date", "kind", "review_status"):
+        day = row["start_date"]
+        keys = [
+            ("month", f"{day.year:04d}-{day.month:02d}"),
+            ("year", f"{day.year:04d}"),
+            ("kind", row["kind"]),
+            ("review_status", row["review_status"]),
+            *(("topic", topic) for topic in topics[row["id"]]),
+            *(("country", iso2) for iso2 in countries[row["id"]]),
+            *(("region", region) for region in {regions[iso2] for iso2 in countries[row["id"]]}),
+        ]
+        for dimension, key in keys:
+            counts[(row["city_id"], row["visibility"], dimension, key)] += 1
+    return dict(counts)
+
+
+def assert_tallies_exact():
+    expected = expected_city_tallies()
+    stored = {
+        (row.city_id, row.visibility, row.dimension, row.key): row.count
+        for row in CityEngagementTally.objects.exclude(count=0)
+    }
+    assert stored == expected
+    national = Counter()
+    for (_, visibility, dimension, key), count in expected.items():
+        national[(visibility, dimension, key)] += count
+    stored = {(row.visibility, row.dimension, row.key): row.count for row in EngagementTally.objects.exclude(count=0)}
+    assert stored == dict(national)
+
+
+@pytest.fixture
+def cities(city_a, city_b, foreign_city):
+    return [city_a, city_b, factories.CityFactory(name="Seattle", subdivision="US-WA", population=750_000)]
+
+
+@pytest.fixture
+def world(db):
+    for iso2 in COUNTRIES:
+        factories.country(iso2)
+    return {
+        "countries": list(Country.objects.filter(iso2__in=COUNTRIES)),
+        "topics": [factories.topic(slug) for slug in TOPICS],
+    }
+
+
+def random_data(rng, cities, world) -> dict:
+    return {
+        "city": rng.choice(cities),
+        "title": "Visit",
+        "kind": rng.choice(KINDS),
+        "status": "planned",
+        "start_date": dt.date(2024, 11, 1) + dt.timedelta(days=rng.randrange(800)),
+        "visibility": rng.choice(VISIBILITIES),
+        "topics": rng.sample(world["topics"], rng.randrange(3)),
+        "named_countries": rng.sample(world["countries"], rng.randrange(4)),
+    }
+
+
+def test_tallies_stay_exact_through_random_service_writes(cities, world, admin_user, liaison):
+    rng = random.Random(2026)
+    records = []
+    for _ in range(60):
+        action = rng.choice(["create", "create", "change", "review", "delete"]) if records else "create"
+        if action == "create":
+            records.append(services.save_engagement(actor=admin_user, data=random_data(rng, cities, world)))
+        elif action == "change":
+            data = random_data(rng, cities, world)
+            for name in rng.sample(sorted(data), rng.randrange(1, len(data))):
+                data.pop(name)
+            services.save_engagement(actor=admin_user, engagement=rng.choice(records), data=data)
+        elif action == "review":
+            services.add_review(reviewer=liaison, engagement=rng.choice(records), decision="flagged", comment="")
+        else:
+            services.delete_city_record(actor=admin_user, record=records.pop(rng.randrange(len(records))))
+        assert_tallies_exact()
+    assert sum(row.count for row in EngagementTally.objects.filter(dimension="kind")) == len(records) > 0
+
+
+def test_tallies_stay_exact_through_bulk_and_raw_writes(cities, world):
+    topics = Engagement.topics.through
+    countries = Engagement.counterpart_countries.through
+    records = Engagement.objects.bulk_create(
+        Engagement(
+            city=cities[index % 3],
+            title=f"Bulk {index}",
+            kind=KINDS[index % 3],
+            status="planned",
+            start_date=dt.date(2025, 1 + index % 12, 1 + index % 28),
+            visibility=VISIBILITIES[index % 3],
+        )
+        for index in range(40)
+    )
+    topics.objects.bulk_create(
+        topics(engagement_id=record.pk, topic=world["topics"][index % 4]) for index, record in enumerate(records)
+    )
+    # Two counterparts in Europe: the region counts the engagement once.
+    countries.objects.bulk_create(
+        countries(engagement_id=record.pk, country_id=iso2)
+        for index, record in enumerate(records)
+        for iso2 in COUNTRIES[index % 3 : index % 3 + 2]
+    )
+    assert_tallies_exact()
+
+    Engagement.objects.filter(city=cities[1]).update(visibility="restricted", start_date=dt.date(2026, 2, 3))
+    Engagement.objects.filter(visibility="public").update(city=cities[2], kind="other")
+    Engagement.objects.filter(title__endswith="7").update(review_status="acknowledged")
+    countries.objects.filter(country_id="DE").delete()
+    topics.objects.filter(engagement__kind="other").update(topic=world["topics"][3])
+    assert_tallies_exact()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        # The engagement first, its relation rows after (Django deletes in the other order).
+        first, second = records[0].pk, records[1].pk
+        cursor.execute("DELETE FROM engagements_engagement WHERE id = %s", [first])
+        cursor.execute("DELETE FROM engagements_engagement_topics WHERE engagement_id = %s", [first])
+        cursor.execute("DELETE FROM engagements_engagement_counterpart_countries WHERE engagement_id = %s", [first])
+        # Relation rows before the engagement they belong to.
+        cursor.execute(
+            "INSERT INTO engagements_engagement_counterpart_countries (engagement_id, country_id) VALUES (%s, 'CN')",
+            [first],
+        )
+        cursor.execute(
+            "INSERT INTO engagements_engagement (id, city_id, title, summary, visibility, is_demo, created_at, "
+            "updated_at, version, kind, status, start_date, venue, outcomes, federal_coordination_requested, "
+            "review_status) SELECT %s, city_id, title, summary, 'internal', is_demo, created_at, updated_at, "
+            "version, kind, status, start_date, venue, outcomes, federal_coordination_requested, review_status "
+            "FROM engagements_engagement WHERE id = %s",
+            [first, second],
+        )
+        cursor.execute("UPDATE engagements_engagement SET city_id = %s WHERE id = %s", [cities[0].pk, second])
+    assert_tallies_exact()
+
+    Country.objects.filter(iso2="CH").update(region="Elsewhere")
+    assert_tallies_exact()
+
+    doomed = Engagement.objects.filter(city=cities[2])
+    topics.objects.filter(engagement__in=doomed).delete()
+    countries.objects.filter(engagement__in=doomed).delete()
+    doomed._raw_delete(doomed.db)
+    assert_tallies_exact()
+
+    with connection.cursor() as cursor:
+        # Foreign keys checked now: TRUNCATE waits for no pending check.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("TRUNCATE engagements_engagement_topics")
+    assert_tallies_exact()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE engagements_engagement CASCADE")
+    assert_tallies_exact()
+    assert not EngagementTally.objects.exclude(count=0).exists()
+
+
+def test_tallies_include_rows_loaded_with_copy(cities):
+    seed_scale(engagements=400, agreements=20, seed=5)
+    assert_tallies_exact()
+    assert sum(row.count for row in EngagementTally.objects.filter(dimension="month")) == 400
+
+    delete_scale_records()
+    assert_tallies_exact()
+    assert not CityEngagementTally.objects.exclude(count=0).exists()
+
+
+@pytest.fixture
+def mixed(cities, world, admin_user, liaison):
+    rng = random.Random(11)
+    for _ in range(90):
+        record = services.save_engagement(actor=admin_user, data=random_data(rng, cities, world))
+        if rng.random() < 0.3:
+            services.add_review(reviewer=liaison, engagement=record, decision=rng.choice(REVIEW_STATUSES[1:]))
+
+
+@pytest.fixture
+def roles(cast, cities):
+    return {
+        **cast,
+        "staff_two_cities": factories.UserFactory(username="sam", role="staff", home_cities=[cities[0], cities[2]]),
+        "liaison_west": _liaison_for("US-CA", "US-WA"),
+    }
+
+
+def _liaison_for(*states):
+    user = factories.UserFactory(username="wes", role="liaison", portfolio_all=False)
+    for state in states:
+        user.portfolio_states.create(subdivision=state)
+    return user
+
+
+def counted_by_rows(monkeypatch, call):
+    """`call()` with the tallies out of reach, as on a database without them."""
+    with monkeypatch.context() as patch:
+        patch.setattr(tallies, "available", lambda: False)
+        return call()
+
+
+# Filters the tallies answer for some or all dimensions, and some they never do.
+QUERIES = [
+    "",
+    "city={a}",
+    "state=US-IL",
+    "state=us-wa",
+    "visibility=restricted",
+    "city={a}&visibility=public",
+    "kind=conference",
+    "kind=conference&kind=other",
+    "review_status=unreviewed",
+    "start_after=2025-03-01&start_before=2025-10-31",
+    "start_after=2025-03-02",
+    "topic=climate",
+    "counterpart_country=DE",
+    "q=visit",
+]
+
+
+@pytest.mark.parametrize(
+    "who", ["anonymous", "partner", "staff_a", "staff_two_cities", "liaison", "liaison_west", "admin"]
+)
+def test_stats_from_tallies_equal_counting_rows_for_every_role_and_filter(monkeypatch, roles, who, mixed, city_a):
+    user = roles[who]
+    tallied = 0
+    for query in QUERIES:
+        params = QueryDict(query.format(a=city_a.pk))
+        filterset = EngagementFilterSet(data=params, queryset=Engagement.objects.visible_to(user))
+        assert filterset.is_valid(), filterset.errors
+        for group_by in GROUP_BY_CHOICES:
+            with CaptureQueriesContext(connection) as queries:
+                answer = count_engagements(filterset.qs, group_by)
+            expected = counted_by_rows(monkeypatch, lambda: count_engagements(filterset.qs, group_by))  # noqa: B023
+            assert answer == expected, (query, group_by)
+            if not any("engagements_engagement" in query["sql"] for query in queries):
+                tallied += 1
+                assert len(queries) <= 1
+    # Unfiltered, by city, state or visibility every dimension comes from the tallies.
+    assert tallied >= 6 * len(GROUP_BY_CHOICES)
+
+
+@pytest.mark.parametrize("who", ["staff_a", "staff_two_cities", "liaison", "liaison_west", "admin"])
+@pytest.mark.parametrize("query", ["", "state=US-CA", "city={a}", "visibility=internal", "kind=other", "topic=trade"])
+def test_dashboard_from_tallies_equals_counting_rows(monkeypatch, roles, who, query, mixed, city_a):
+    user = roles[who]
+    params = QueryDict(query.format(a=city_a.pk))
+    today = dt.date(2026, 5, 20)
+
+    def numbers():
+        board = Dashboard(user, params, today=today)
+        return board.headline(), {chart: board.rows(chart) for chart in CHARTS}
+
+    assert numbers() == counted_by_rows(monkeypatch, numbers)
+
+
+def test_the_dashboard_reads_every_engagement_number_in_one_query(client, liaison, mixed):
+    client.force_login(liaison)
+    client.get("/dashboard/")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/dashboard/")
+
+    assert response.status_code == 200
+    engagement_reads = [query["sql"] for query in queries if "engagements_engagement" in query["sql"]]
+    assert engagement_reads == []
+    assert sum("rollups_" in query["sql"] for query in queries) == 1
+    assert len(queries) <= 15
