@@ -184,7 +184,7 @@ class OrganizationKind(RowByRowKind):
     def parse(self, row):
         data: dict[str, Any] = {
             "name": row.text("name", required=True),
-            "kind": row.choice("kind", Organization.Kind.choices, required=True),
+            "kind": row.choice("kind", Organization.Kind, required=True),
         }
         if row.has("country"):
             data["country"] = row.country("country")
@@ -228,7 +228,7 @@ class MembershipKind(RowByRowKind):
         data: dict[str, Any] = {
             "network": network,
             "city": row.home_city("city"),
-            "role": row.choice("role", NetworkMembership.Role.choices, required=True),
+            "role": row.choice("role", NetworkMembership.Role, required=True),
             "joined_on": row.date("joined_on") if row.has("joined_on") else None,
         }
         if row.has("left_on"):
@@ -305,7 +305,7 @@ class CityRecordKind(Kind):
         if row.has("external_id"):
             data["external_id"] = row.text("external_id") or None
         if row.has("visibility"):
-            data["visibility"] = row.choice("visibility", Visibility.choices, default=Visibility.INTERNAL)
+            data["visibility"] = row.choice("visibility", Visibility, default=Visibility.INTERNAL)
         if row.has("summary"):
             data["summary"] = row.text("summary")
         relations = {}
@@ -556,29 +556,26 @@ class CityRecordKind(Kind):
                 del plan.instance.skip_history_when_saving
 
     def _write_history(self, plans, final, actor, now) -> None:
-        manager = self.model.history
-        history = [
-            manager.model(
-                history_date=now,
-                history_user=actor,
-                history_change_reason="",
-                history_type="+" if plan.creating else "~",
-                **{field.attname: getattr(plan.instance, field.attname) for field in manager.model.tracked_fields},
-            )
+        historical = self.model.history.model
+        tracked = [field.attname for field in historical.tracked_fields]
+        fixed = (now, actor.pk if actor else None, "")
+        rows = [
+            (*fixed, "+" if plan.creating else "~", *(getattr(plan.instance, name) for name in tracked))
             for plan in plans
         ]
-        insert_rows(manager.model, history)
-        historical = manager.model
+        history_ids = insert_values(
+            historical, ["history_date", "history_user_id", "history_change_reason", "history_type", *tracked], rows
+        )
         for relation in RELATION_COLUMNS.values():
             field = next(f for f in historical._history_m2m_fields if f.name == relation)
             m2m_model = _m2m_history_model(self.model, field)
             _, source, target = self._through(relation)
             rows = [
-                (entry.pk, through_id, entry.id, target_id)
-                for entry in history
-                for through_id, target_id in final[relation].get(entry.id, [])
+                (history_id, through_id, plan.instance.pk, target_id)
+                for history_id, plan in zip(history_ids, plans, strict=True)
+                for through_id, target_id in final[relation].get(plan.instance.pk, [])
             ]
-            insert_values(m2m_model, ["history_id", "id", f"{source}_id", f"{target}_id"], rows)
+            insert_values(m2m_model, ["history_id", "id", f"{source}_id", f"{target}_id"], rows, returning=False)
 
 
 def insert_rows(model, instances: list) -> None:
@@ -600,31 +597,39 @@ def insert_rows(model, instances: list) -> None:
         instance._state.db = connection.alias
 
 
-def insert_values(model, attnames: list[str], rows: list[tuple]) -> list[int]:
-    """Insert rows of `attnames` values into `model`'s table; returns their new ids.
+def insert_values(model, attnames: list[str], rows: list[tuple], *, returning: bool = True) -> list[int]:
+    """Insert rows of `attnames` values into `model`'s table; returns their new ids, or nothing
+    when `returning` is false.
 
     On PostgreSQL one query draws the ids from the table's sequence and one COPY writes the rows:
     several times faster than `bulk_create`, which builds an INSERT of every value in Python.
+    Rows whose ids nobody needs take them from the column's default, without the extra query.
     """
     if not rows:
         return []
     meta = model._meta
     if connection.vendor != "postgresql":
         created = model.objects.bulk_create([model(**dict(zip(attnames, row, strict=True))) for row in rows])
-        return [instance.pk for instance in created]
+        return [instance.pk for instance in created] if returning else []
     quote = connection.ops.quote_name
+    column_of = {field.attname: field.column for field in meta.concrete_fields}
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(rows)],
-        )
-        ids = [value for (value,) in cursor.fetchall()]
-        column_of = {field.attname: field.column for field in meta.concrete_fields}
-        columns = ", ".join(quote(column_of[name]) for name in [meta.pk.attname, *attnames])
+        if returning:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(rows)],
+            )
+            ids = [value for (value,) in cursor.fetchall()]
+            columns = ", ".join(quote(column_of[name]) for name in [meta.pk.attname, *attnames])
+            with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+                for pk, row in zip(ids, rows, strict=True):
+                    copy.write_row((pk, *row))
+            return ids
+        columns = ", ".join(quote(column_of[name]) for name in attnames)
         with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for pk, row in zip(ids, rows, strict=True):
-                copy.write_row((pk, *row))
-    return ids
+            for row in rows:
+                copy.write_row(row)
+    return []
 
 
 def _m2m_history_model(model, field):
@@ -666,8 +671,8 @@ class AgreementKind(CityRecordKind):
 
     def scalars(self, row):
         data = {
-            "kind": row.choice("kind", Agreement.Kind.choices, required=True),
-            "status": row.choice("status", Agreement.Status.choices, required=True),
+            "kind": row.choice("kind", Agreement.Kind, required=True),
+            "status": row.choice("status", Agreement.Status, required=True),
         }
         for name in ("signed_on", "effective_on", "expires_on"):
             if row.has(name):
@@ -706,8 +711,8 @@ class EngagementKind(CityRecordKind):
 
     def scalars(self, row):
         data = {
-            "kind": row.choice("kind", Engagement.Kind.choices, required=True),
-            "status": row.choice("status", Engagement.Status.choices, required=True),
+            "kind": row.choice("kind", Engagement.Kind, required=True),
+            "status": row.choice("status", Engagement.Status, required=True),
             "start_date": row.date("start_date", required=True),
         }
         if row.has("end_date"):

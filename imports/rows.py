@@ -5,8 +5,11 @@ rather than raising, so a row with three mistakes is reported with all three.
 """
 
 import datetime as dt
+import functools
 import re
 from decimal import Decimal, InvalidOperation
+
+from django.db.models import Choices
 
 from accounts.policy import Action, can
 from cities.models import City, Country, Network, Organization, Topic
@@ -82,18 +85,18 @@ class RowReader:
             self.error(column, f"“{column}” is required.")
         return value
 
-    def choice(self, column: str, choices, *, required: bool = False, default: str | None = None) -> str | None:
+    def choice(
+        self, column: str, choices: type[Choices], *, required: bool = False, default: str | None = None
+    ) -> str | None:
         value = self.text(column, required=required)
         if not value:
             return default
-        by_name = {}
-        for code, label in choices:
-            by_name[code.casefold()] = code
-            by_name[str(label).casefold()] = code
+        by_name = _choice_names(choices)
         found = by_name.get(value.casefold().replace(" ", "_")) or by_name.get(value.casefold())
         if found is None:
             self.error(
-                column, f"“{value}” is not a valid {column}: use one of {', '.join(code for code, _ in choices)}."
+                column,
+                f"“{value}” is not a valid {column}: use one of {', '.join(code for code, _ in choices.choices)}.",
             )
         return found
 
@@ -225,6 +228,16 @@ class RowReader:
             self.error(column, f"You may import records only for your home cities; {city.label} is not one of them.")
             return None
         return city
+
+
+@functools.cache
+def _choice_names(choices: type[Choices]) -> dict[str, str]:
+    """Codes and labels, case folded, to codes: built once per choice set, not once per cell."""
+    by_name = {}
+    for code, label in choices.choices:
+        by_name[code.casefold()] = code
+        by_name[str(label).casefold()] = code
+    return by_name
 
 
 def _parts(text: str) -> list[str]:

@@ -11,28 +11,39 @@ row and checks it, so a worker presumed dead that wakes up again stops instead o
 import datetime as dt
 import hashlib
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, InterfaceError, OperationalError, reset_queries, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connections,
+    reset_queries,
+    transaction,
+)
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.policy import home_city_ids, is_admin
 
-from .kinds import CREATED, KINDS, UNCHANGED, UPDATED, Kind, insert_values
+from .kinds import CREATED, KINDS, UNCHANGED, UPDATED, Candidate, Kind, insert_values
 from .models import ImportJob, ImportRowError, ImportSeenKey
 from .readers import FileUnreadable, SourceRow, detect_format, open_reader
 from .rows import ImportContext, RowReader
 
 log = logging.getLogger(__name__)
 
-CHUNK_ROWS = 1000
+CHUNK_ROWS = 5000
 Progress = Callable[[ImportJob], None]
 
 
@@ -107,6 +118,15 @@ def _enqueue(job_id: int) -> None:
     run_import.delay_on_commit(job_id)
 
 
+@dataclass
+class Parsed:
+    """One chunk read: the rows that parsed, and the problems of those that did not."""
+
+    size: int
+    candidates: list[Candidate] = field(default_factory=list)
+    rejected: list[tuple[int, list]] = field(default_factory=list)
+
+
 # --- running ------------------------------------------------------------------------------------
 
 
@@ -148,11 +168,13 @@ def _run(job: ImportJob, attempt: int, progress: Progress | None) -> None:
         context = ImportContext(actor=job.owner, columns=reader.columns)
         # Closed while the file is still open, however the loop ends.
         with closing(iter(reader)) as source:
-            for chunk in _chunks(islice(source, job.processed_rows, None), CHUNK_ROWS):
-                if not _commit_chunk(job, attempt, chunk, kind, context):
-                    return
-                if progress:
-                    progress(job)
+            chunks = _chunks(islice(source, job.processed_rows, None), CHUNK_ROWS)
+            with closing(_parsed_ahead(chunks, kind, context)) as parsed:
+                for chunk in parsed:
+                    if not _commit_chunk(job, attempt, chunk, kind, context):
+                        return
+                    if progress:
+                        progress(job)
     _finish(job.pk, attempt, ImportJob.Status.SUCCEEDED)
 
 
@@ -202,6 +224,57 @@ def _chunks(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
         yield chunk
 
 
+def _parsed_ahead(chunks: Iterator[list[SourceRow]], kind: Kind, context: ImportContext) -> Iterator[Parsed]:
+    """The chunks parsed, each one parsed in a second thread while the caller writes the one before.
+
+    Parsing (reading cells, resolving cities and topics) is Python work, writing is mostly the
+    database's: side by side they take the time of the longer, not of both. Parsing reads only
+    reference data, never what the writes change, so it may run ahead of them. It reads through
+    this thread's connection, so it sees what this thread sees (a test's transaction too), and only
+    while this thread waits for it: this thread holds `idle` at all other times, so the second
+    thread never runs a query in the middle of a chunk's transaction.
+    """
+    shared = connections[DEFAULT_DB_ALIAS]
+    idle = threading.Lock()
+    here = threading.local()
+
+    def while_idle(execute, sql, params, many, context_):
+        if not getattr(here, "parsing", False):
+            return execute(sql, params, many, context_)
+        with idle:
+            return execute(sql, params, many, context_)
+
+    def parse_next() -> Parsed | None:
+        here.parsing = True
+        connections[DEFAULT_DB_ALIAS] = shared
+        chunk = next(chunks, None)
+        return None if chunk is None else parse_rows(chunk, kind, context)
+
+    shared.inc_thread_sharing()
+    idle.acquire()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-parse")
+    try:
+        with shared.execute_wrapper(while_idle):
+            try:
+                pending = pool.submit(parse_next)
+                while True:
+                    idle.release()
+                    try:
+                        parsed = pending.result()
+                    finally:
+                        idle.acquire()
+                    if parsed is None:
+                        return
+                    pending = pool.submit(parse_next)
+                    yield parsed
+            finally:
+                # A chunk still being parsed may need the connection to finish.
+                idle.release()
+                pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        shared.dec_thread_sharing()
+
+
 def _claim(job_id: int) -> int | None:
     """Take the job if it is queued, or running with a dead worker; the attempt number returned is
     the caller's right to commit. None when someone else has it or it is finished."""
@@ -236,14 +309,14 @@ def _give_up(job: ImportJob) -> None:
     ImportSeenKey.objects.filter(job_id=job.pk).delete()
 
 
-def _commit_chunk(job: ImportJob, attempt: int, rows: list[SourceRow], kind: Kind, context: ImportContext) -> bool:
+def _commit_chunk(job: ImportJob, attempt: int, rows: Parsed, kind: Kind, context: ImportContext) -> bool:
     with transaction.atomic():
         current = ImportJob.objects.select_for_update().get(pk=job.pk)
         if current.attempts != attempt or current.status != ImportJob.Status.RUNNING:
             log.warning("Import %s: attempt %s superseded; stopping", job.pk, attempt)
             return False
         counts, errors = process_rows(job, rows, kind, context)
-        current.processed_rows += len(rows)
+        current.processed_rows += rows.size
         current.created += counts[CREATED]
         current.updated += counts[UPDATED]
         current.unchanged += counts[UNCHANGED]
@@ -259,8 +332,27 @@ def _commit_chunk(job: ImportJob, attempt: int, rows: list[SourceRow], kind: Kin
     return True
 
 
-def process_rows(job: ImportJob, rows: list[SourceRow], kind: Kind, context: ImportContext):
-    """Parse, de-duplicate and apply one chunk; returns the counts and the error records."""
+def parse_rows(rows: list[SourceRow], kind: Kind, context: ImportContext) -> Parsed:
+    """Read and check each row alone; nothing here looks at or writes the records."""
+    parsed = Parsed(len(rows))
+    for source in rows:
+        if source.problems and not source.values:
+            # Nothing readable (a JSON item that is not an object): report that alone.
+            parsed.rejected.append((source.number, source.problems))
+            continue
+        row = RowReader(source, context)
+        candidate = kind.parse(row)
+        if candidate is None:
+            parsed.rejected.append((source.number, row.problems))
+        else:
+            parsed.candidates.append(candidate)
+    return parsed
+
+
+def process_rows(job: ImportJob, rows: list[SourceRow] | Parsed, kind: Kind, context: ImportContext):
+    """Parse (unless parsed already), de-duplicate and apply one chunk; returns the counts and the
+    error records."""
+    parsed = rows if isinstance(rows, Parsed) else parse_rows(rows, kind, context)
     counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0, "error": 0}
     errors: list[ImportRowError] = []
 
@@ -271,18 +363,9 @@ def process_rows(job: ImportJob, rows: list[SourceRow], kind: Kind, context: Imp
             for column, value, message in problems
         )
 
-    candidates = []
-    for source in rows:
-        if source.problems and not source.values:
-            # Nothing readable (a JSON item that is not an object): report that alone.
-            reject(source.number, source.problems)
-            continue
-        row = RowReader(source, context)
-        candidate = kind.parse(row)
-        if candidate is None:
-            reject(source.number, row.problems)
-        else:
-            candidates.append(candidate)
+    for number, problems in parsed.rejected:
+        reject(number, problems)
+    candidates = parsed.candidates
 
     first_row: dict[int, int] = {}
     for candidate in candidates:
@@ -305,7 +388,9 @@ def process_rows(job: ImportJob, rows: list[SourceRow], kind: Kind, context: Imp
             )
         else:
             fresh.append(candidate)
-    insert_values(ImportSeenKey, ["job_id", "digest", "row"], [(job.pk, c.digest, c.row) for c in fresh])
+    insert_values(
+        ImportSeenKey, ["job_id", "digest", "row"], [(job.pk, c.digest, c.row) for c in fresh], returning=False
+    )
     for candidate, outcome in zip(fresh, kind.apply(fresh, context, dry_run=job.dry_run), strict=True):
         if outcome.result == "error":
             reject(candidate.row, outcome.problems)
