@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils.text import slugify
 
 from accounts.policy import Action, can
@@ -50,7 +50,15 @@ def write_record(*, actor, instance: models.Model, data: Mapping[str, Any], allo
         raise PermissionDenied
     instance.full_clean()
     instance._history_user = actor if getattr(actor, "is_authenticated", False) else None
-    instance.save()
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError:
+        # Another writer saved a conflicting record between the check and this write: checked
+        # again, the conflict is a field error, as it would have been a moment earlier.
+        instance.validate_unique()
+        instance.validate_constraints()
+        raise
     return instance
 
 
