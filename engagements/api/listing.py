@@ -12,6 +12,7 @@ import functools
 from collections import defaultdict
 
 from django.db import connection
+from rest_framework import serializers
 
 from accounts.policy import may_see
 from cities.models import City
@@ -44,6 +45,8 @@ COLUMNS = (
     *(f"location_city__{column}" for column in CITY_COLUMNS),
     *AGREEMENT_COLUMNS,
 )
+# Serializer fields whose representation is not the database value itself.
+FORMATTED_FIELDS = (serializers.DateField, serializers.DateTimeField, serializers.DecimalField, serializers.FloatField)
 DISPLAYS = {
     "kind_display": ("kind", dict(Engagement.Kind.choices)),
     "status_display": ("status", dict(Engagement.Status.choices)),
@@ -81,6 +84,9 @@ def represent(rows: list[dict], serializer, user) -> list[dict]:
 def _reader(name: str, field, user, related: dict):
     """How to read field `name` of the API from a row."""
     if name in SCALARS:
+        if not isinstance(field, FORMATTED_FIELDS):
+            # DRF gives text, numbers and booleans as the database returns them.
+            return lambda row: row[name]
         represent_value = field.to_representation
         return lambda row: None if row[name] is None else represent_value(row[name])
     if name in DISPLAYS:
