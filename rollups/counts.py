@@ -1,20 +1,33 @@
-"""Exact engagement counts read from the rollup instead of counted row by row.
+"""Exact engagement counts read from the rollups instead of counted row by row.
 
-`engagement_count` answers for a caller and the filters the rollup has dimensions for (owning
-city, its state, visibility); anything else is `None`, and the caller counts rows as before.
+`engagement_count` answers for a caller and the filters the rollups have dimensions for: owning
+city, its state and visibility (from `EngagementCount`), and besides them one of kind, review
+status or month-aligned start dates (from the tallies, `rollups.tallies`). Anything else is
+`None`, and the caller counts rows as before.
 """
+
+import datetime as dt
 
 from django.db import connection
 from django.db.models import Sum
 
 from accounts.policy import visible_q
+from engagements.models import Engagement
 
 from .models import EngagementCount
+from .tallies import Scope, fetch
 
 # List parameters that never change which rows there are.
 PRESENTATION_PARAMS = frozenset({"page", "page_size", "ordering", "expand", "format"})
 # Filters the rollup has a dimension for, and the lookup each becomes on it.
 ROLLUP_FILTERS = {"city": "city_id", "state": "city__subdivision", "visibility": "visibility"}
+# Filters a tally dimension keys: (lookup on the engagements, the dimension whose keys sum to the total).
+TALLY_FILTERS = {
+    "kind": ("kind__in", "kind"),
+    "review_status": ("review_status__in", "review_status"),
+    "start_after": ("start_date__gte", "month"),
+    "start_before": ("start_date__lte", "month"),
+}
 
 
 def rollup_available() -> bool:
@@ -24,17 +37,34 @@ def rollup_available() -> bool:
 
 def engagement_count(user, params) -> int | None:
     """How many engagements `user` sees with the list filters in `params` (a QueryDict already
-    validated by the engagement FilterSet), or None when the rollup cannot tell."""
+    validated by the engagement FilterSet), or None when the rollups cannot tell."""
     if not rollup_available():
         return None
-    lookups = {}
+    lookups, keyed, dimensions = {}, {}, set()
     for name in params:
         values = [value for value in params.getlist(name) if value != ""]
         if name in PRESENTATION_PARAMS or not values:
             continue
-        if name not in ROLLUP_FILTERS or len(values) != 1:
+        if name in ROLLUP_FILTERS and len(values) == 1:
+            lookups[ROLLUP_FILTERS[name]] = values[0].upper() if name == "state" else values[0]
+        elif name in TALLY_FILTERS and (name in ("kind", "review_status") or len(values) == 1):
+            lookup, dimension = TALLY_FILTERS[name]
+            keyed[lookup] = values if lookup.endswith("__in") else _date(values[0])
+            dimensions.add(dimension)
+        else:
             return None
-        value = values[0].upper() if name == "state" else values[0]
-        lookups[ROLLUP_FILTERS[name]] = value
-    rows = EngagementCount.objects.filter(visible_q(user), **lookups)
-    return rows.aggregate(total=Sum("count"))["total"] or 0
+    if not keyed:
+        rows = EngagementCount.objects.filter(visible_q(user), **lookups)
+        return rows.aggregate(total=Sum("count"))["total"] or 0
+    if len(dimensions) != 1 or None in keyed.values():
+        return None
+    scope = Scope.of(Engagement.objects.filter(visible_q(user), **lookups, **keyed))
+    pending = scope.counts(dimensions.pop()) if scope is not None else None
+    return sum(fetch(pending)[0].values()) if pending is not None else None
+
+
+def _date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None

@@ -4,10 +4,12 @@ filters the tallies answer."""
 
 import datetime as dt
 import random
+import threading
+import time
 from collections import Counter, defaultdict
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
@@ -19,6 +21,7 @@ from engagements.models import Engagement
 from engagements.scale import delete_scale_records, seed_scale
 from engagements.stats import GROUP_BY_CHOICES, count_engagements
 from rollups import tallies
+from rollups.counts import engagement_count
 from rollups.models import CityEngagementTally, EngagementTally
 from tests import factories
 
@@ -304,3 +307,80 @@ def test_the_dashboard_reads_every_engagement_number_in_one_query(client, liaiso
     assert engagement_reads == []
     assert sum("rollups_" in query["sql"] for query in queries) == 1
     assert len(queries) <= 15
+
+
+@pytest.mark.parametrize("who", ["anonymous", "partner", "staff_two_cities", "liaison_west", "admin"])
+def test_list_totals_with_tallied_filters_equal_counting_rows(roles, who, mixed, city_a):
+    user = roles[who]
+    answered = {
+        "kind=conference": True,
+        "kind=conference&kind=other&state=US-CA": True,
+        "review_status=flagged&visibility=internal": True,
+        "start_after=2025-03-01&start_before=2025-10-31&city={a}": True,
+        "start_after=2025-03-02": False,
+        "kind=other&review_status=unreviewed": False,
+        "topic=climate": False,
+    }
+    for query, tallied in answered.items():
+        params = QueryDict(query.format(a=city_a.pk))
+        filterset = EngagementFilterSet(data=params, queryset=Engagement.objects.visible_to(user))
+        assert filterset.is_valid(), filterset.errors
+        total = engagement_count(user, params)
+        assert (total is not None) == tallied, query
+        if tallied:
+            assert total == filterset.qs.count(), query
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_queue_instead_of_deadlocking(city_a, city_b):
+    """Each writer adds to nationwide tallies the other needs next; the first one's transaction
+    finishes, then the second's, and both are counted."""
+    first_written = threading.Event()
+    errors = []
+
+    def write(city, kinds, before, after):
+        try:
+            with transaction.atomic():
+                before()
+                factories.EngagementFactory(city=city, kind=kinds[0])
+                after()
+                factories.EngagementFactory(city=city, kind=kinds[1])
+        except Exception as error:  # noqa: BLE001 - reported below, whatever it is
+            errors.append(error)
+        finally:
+            first_written.set()
+            connection.close()
+
+    def written_then_pause():
+        first_written.set()
+        # Let the other writer reach its first statement while this transaction is open.
+        time.sleep(0.5)
+
+    writers = [
+        threading.Thread(target=write, args=(city_a, ("conference", "other"), lambda: None, written_then_pause)),
+        threading.Thread(target=write, args=(city_b, ("other", "conference"), first_written.wait, lambda: None)),
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=60)
+
+    assert errors == []
+    assert_tallies_exact()
+    assert EngagementTally.objects.get(visibility="internal", dimension="kind", key="other").count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_of_uncounted_columns_takes_no_writer_lock(city_a):
+    engagement = factories.EngagementFactory(city=city_a)
+
+    def advisory_locks():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    with transaction.atomic():
+        Engagement.objects.filter(pk=engagement.pk).update(title="Renamed", summary="Longer")
+        assert advisory_locks() == 0
+        Engagement.objects.filter(pk=engagement.pk).update(kind="other")
+        assert advisory_locks() == 1
