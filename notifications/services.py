@@ -308,15 +308,20 @@ NOTICE_COLUMNS = {
 }
 
 
-def _insert_notices(rows: QuerySet, *, recipient: str) -> list[int]:
+def _insert_notices(rows: QuerySet) -> list[int]:
     """Write the notices `rows` describes (annotated with the `n_*` names above, less the
     bookkeeping added here), each unless its event is already claimed; return the ids of those
-    written here that want an email."""
-    opted_out = EmailPreference.objects.filter(user=OuterRef(recipient), kind=OuterRef("n_kind"), email=False)
+    written here that want an email.
+
+    A notice already given is found by the conflict on the unique key alone: an exact probe of
+    its index, where a `NOT EXISTS` over the same columns is left to the planner, which on
+    stale statistics may scan the index without its leading column for every row."""
+    no_address = User.objects.filter(pk=OuterRef("n_recipient"), email="")
+    opted_out = EmailPreference.objects.filter(user=OuterRef("n_recipient"), kind=OuterRef("n_kind"), email=False)
     rows = rows.annotate(
         n_created_at=Value(timezone.now(), output_field=DateTimeField()),
         n_email_state=Case(
-            When(Q(**{f"{recipient}__email": ""}) | Exists(opted_out), then=Value(EmailState.SKIPPED.value)),
+            When(Exists(no_address) | Exists(opted_out), then=Value(EmailState.SKIPPED.value)),
             default=Value(EmailState.PENDING.value),
             output_field=CharField(),
         ),
@@ -352,22 +357,19 @@ def scan_expiring_agreements(today: dt.date | None = None) -> list[int]:
     )
     # The expiry date is part of the event: an agreement renewed to a new date is announced again.
     period = Concat(_text("expires_on"), Value("/"), _text(notice_days), Value("d"), output_field=CharField())
-    given = Notification.objects.filter(
-        kind=Kind.AGREEMENT_EXPIRING, agreement=OuterRef("pk"), period=OuterRef("n_period")
-    )
-    staff = "city__staff_users"
-    # One filter() call for the recipients and their access, so both read the same join.
-    recipients = Q(**{f"{staff}__role": Role.STAFF, f"{staff}__is_active": True})
+    # One row per agreement and active member of its city's staff (the annotation reuses the
+    # filter's join).
     agreements = (
         Agreement.objects.filter(status__in=EXPIRING_STATUSES, expires_on__gte=today, expires_on__lte=last)
-        .annotate(n_period=period)
-        .exclude(Exists(given))
+        .filter(city__staff_users__role=Role.STAFF, city__staff_users__is_active=True)
+        .annotate(
+            n_recipient=F("city__staff_users__id"),
+            n_object_key=Concat(Value("agreement:"), _text("pk"), output_field=CharField()),
+            n_period=period,
+        )
     )
-    combinations = agreements.filter(recipients).values_list(f"{staff}__id", "visibility", "city_id")
-    allowed = _allowed_keys(
-        combinations.distinct().order_by(),
-        lambda visibility, city_id: Agreement(visibility=visibility, city_id=city_id),
-    )
+    combinations = agreements.values_list("n_recipient", "visibility", "city_id").distinct().order_by()
+    allowed = _allowed_keys(combinations, lambda visibility, city_id: Agreement(visibility=visibility, city_id=city_id))
     if not allowed:
         return []
 
@@ -383,18 +385,15 @@ def scan_expiring_agreements(today: dt.date | None = None) -> list[int]:
         ],
         output_field=CharField(),
     )
-    access = _access_key(F(f"{staff}__id"), F("visibility"), F("city_id"))
-    rows = agreements.filter(recipients, _KeyIn(access, allowed)).annotate(
-        n_recipient=F(f"{staff}__id"),
+    rows = agreements.filter(_KeyIn(_access_key(F("n_recipient"), F("visibility"), F("city_id")), allowed)).annotate(
         n_kind=Value(Kind.AGREEMENT_EXPIRING.value),
-        n_object_key=Concat(Value("agreement:"), _text("pk"), output_field=CharField()),
         n_title=Concat(heading, F("title"), output_field=CharField()),
         n_data=JSONObject(notice_days=notice_days, expires_on=_text("expires_on")),
         n_engagement=Value(None, output_field=IntegerField()),
         n_agreement=F("pk"),
         n_follow_up=Value(None, output_field=IntegerField()),
     )
-    return _insert_notices(rows, recipient=staff)
+    return _insert_notices(rows)
 
 
 def scan_follow_ups(today: dt.date | None = None) -> list[int]:
@@ -407,20 +406,18 @@ def scan_follow_ups(today: dt.date | None = None) -> list[int]:
         default=Value(Kind.FOLLOW_UP_DUE.value),
         output_field=CharField(),
     )
-    given = Notification.objects.filter(
-        follow_up=OuterRef("pk"),
-        recipient=OuterRef("assignee"),
-        kind=OuterRef("n_kind"),
-        period=Cast(OuterRef("due_on"), CharField()),
-    )
     # Overdue ones are announced once whenever they fell due, so only an upper bound.
     follow_ups = (
         FollowUp.objects.open()
         .filter(assignee__is_active=True, due_on__lte=tomorrow)
-        .annotate(n_kind=kind)
-        .exclude(Exists(given))
+        .annotate(
+            n_recipient=F("assignee_id"),
+            n_kind=kind,
+            n_object_key=Concat(Value("follow_up:"), _text("pk"), output_field=CharField()),
+            n_period=_text("due_on"),
+        )
     )
-    combinations = follow_ups.values_list("assignee_id", "engagement__visibility", "engagement__city_id").distinct()
+    combinations = follow_ups.values_list("n_recipient", "engagement__visibility", "engagement__city_id").distinct()
     allowed = _allowed_keys(
         combinations.order_by(),
         lambda visibility, city_id: FollowUp(engagement=Engagement(visibility=visibility, city_id=city_id)),
@@ -433,11 +430,8 @@ def scan_follow_ups(today: dt.date | None = None) -> list[int]:
         output_field=CharField(),
     )
     rows = follow_ups.filter(
-        _KeyIn(_access_key(F("assignee_id"), F("engagement__visibility"), F("engagement__city_id")), allowed)
+        _KeyIn(_access_key(F("n_recipient"), F("engagement__visibility"), F("engagement__city_id")), allowed)
     ).annotate(
-        n_recipient=F("assignee_id"),
-        n_object_key=Concat(Value("follow_up:"), _text("pk"), output_field=CharField()),
-        n_period=_text("due_on"),
         n_title=Concat(
             Case(When(overdue, then=Value("Overdue since ")), default=Value("Due "), output_field=CharField()),
             _text("due_on"),
@@ -450,7 +444,7 @@ def scan_follow_ups(today: dt.date | None = None) -> list[int]:
         n_agreement=Value(None, output_field=IntegerField()),
         n_follow_up=F("pk"),
     )
-    return _insert_notices(rows, recipient="assignee")
+    return _insert_notices(rows)
 
 
 def _digest_item(record, **extra) -> dict:
