@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from accounts.policy import home_city_ids, is_admin
 
-from .kinds import CREATED, KINDS, UNCHANGED, UPDATED, Candidate, Kind, insert_values
+from .kinds import CREATED, KINDS, UNCHANGED, UPDATED, Candidate, Kind, among, insert_values
 from .models import ImportJob, ImportRowError, ImportSeenKey
 from .readers import FileUnreadable, SourceRow, detect_format, open_reader
 from .rows import ImportContext, RowReader
@@ -370,7 +370,8 @@ def process_rows(job: ImportJob, rows: list[SourceRow] | Parsed, kind: Kind, con
     first_row: dict[int, int] = {}
     for candidate in candidates:
         first_row.setdefault(candidate.digest, candidate.row)
-    earlier = dict(ImportSeenKey.objects.filter(job_id=job.pk, digest__in=list(first_row)).values_list("digest", "row"))
+    seen = among(ImportSeenKey.objects.filter(job_id=job.pk), "digest", first_row)
+    earlier = dict(seen.values_list("digest", "row"))
     fresh = []
     for candidate in candidates:
         seen_at = earlier.get(candidate.digest, first_row[candidate.digest])
