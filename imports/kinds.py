@@ -35,6 +35,7 @@ from engagements.models import Agreement, Engagement, Visibility
 from .rows import ImportContext, RowReader
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+REMEMBERED_VALUES = 4096
 NO_PERMISSION = "You may not import this record."
 
 
@@ -283,7 +284,8 @@ class CityRecordKind(Kind):
     The services of `engagements.services` write one record in some twenty queries; a million
     rows would take hours. Here each chunk of rows costs a fixed number of queries: one lookup of
     the records the rows name, one per relation to read their current counterparts and topics,
-    then `bulk_create`/`bulk_update`, the relation rows, and the history rows. The services' rules
+    then COPY of the new records (`bulk_update` of changed ones), the relation rows and the history
+    rows, a chunk of thousands of rows at a time. The services' rules
     are kept: the same policy check (`can(actor, IMPORT, city)`, per city), the model's own field
     validation (`full_clean`, less the foreign-key existence queries: every related object was
     just looked up), the rules of SPEC §3 that the database also enforces (dates in order, a
@@ -417,12 +419,48 @@ class CityRecordKind(Kind):
         for name in changed:
             setattr(record, name, data[name])
         try:
-            record.full_clean(exclude=self.foreign_keys, validate_unique=False, validate_constraints=False)
+            self._full_clean(record, context.cleaned)
         except ValidationError as error:
             return Outcome("error", problems_from(error, candidate.raw, self.column_of))
         return _Plan(candidate, record, creating, relations, changed_relations)
 
     foreign_keys = ["city", "location_city", "agreement", "created_by"]
+
+    def _full_clean(self, record, known: dict[str, dict]) -> None:
+        """`record.full_clean(exclude=self.foreign_keys, validate_unique=False,
+        validate_constraints=False)`, remembering each field's answer for a value: a file repeats
+        its kinds, statuses, dates and venues thousands of times, and the fields checked here
+        answer from the value alone. A field holding many different values (titles, summaries)
+        stops being remembered once it has `REMEMBERED_VALUES` of them."""
+        failed = {}
+        for model_field in self.model._meta.fields:
+            if model_field.name in self.foreign_keys or model_field.generated:
+                continue
+            raw = getattr(record, model_field.attname)
+            if model_field.blank and raw in model_field.empty_values:
+                continue
+            answers = known.setdefault(model_field.attname, {})
+            answer = answers.get(raw)
+            if answer is None:
+                try:
+                    answer = (True, model_field.clean(raw, record))
+                except ValidationError as error:
+                    answer = (False, error.error_list)
+                if len(answers) < REMEMBERED_VALUES:
+                    answers[raw] = answer
+            valid, value = answer
+            if valid:
+                setattr(record, model_field.attname, value)
+            else:
+                failed[model_field.name] = value
+        errors = ValidationError(failed).update_error_dict({}) if failed else {}
+        try:
+            record.clean()
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
     column_of = {"location_city": "location_city"}
 
     def _derived_codes(self, candidate, current, record) -> set[str]:

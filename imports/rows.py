@@ -36,6 +36,8 @@ class ImportContext:
         self._networks: dict[str, Network] | None = None
         self._organizations: dict[tuple[str, str], list[Organization]] = {}
         self._may_import: dict[int, bool] = {}
+        # Field validation answers by field and value (see `CityRecordKind._full_clean`).
+        self.cleaned: dict[str, dict] = {}
 
     def may_import(self, city: City) -> bool:
         if city.pk not in self._may_import:

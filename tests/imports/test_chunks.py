@@ -240,3 +240,34 @@ def test_among_finds_what_a_plain_in_lookup_finds(world):
     found = among(ImportSeenKey.objects.filter(job=job), "digest", [digests[0], digests[3], 42])
     assert sorted(found.values_list("digest", "row")) == [(digests[0], 0), (digests[3], 3)]
     assert ImportSeenKey.objects.filter(job=job).count() == 4
+
+
+def test_field_checks_report_every_row_the_same_however_often_a_value_repeats(world, monkeypatch):
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    long_venue = "V" * 301
+    engagements = HEADER.replace("location_city,", "location_city,venue,")
+    rows = [
+        f'L-{n},"Los Angeles, US-CA",{"T" * 301 if n == 2 else f"Fine {n}"},conference,completed,2024-01-0{n},,,{long_venue if n != 3 else "Hall"},,,,internal,,\n'
+        for n in range(1, 5)
+    ]
+    job = _run(world["staff_a"], engagements + "".join(rows))
+
+    too_long = "Ensure this value has at most 300 characters (it has 301)."
+    assert (job.created, job.error_count) == (1, 3)
+    assert errors_of(job) == [
+        (2, "venue", too_long),
+        (3, "title", too_long),
+        (3, "venue", too_long),
+        (5, "venue", too_long),
+    ]
+
+    agreements = "external_id,city,title,kind,status,url\n" + "".join(
+        f'A-{n},"Los Angeles, US-CA",Pact {n},sister_city,active,{"not a link" if n != 2 else "https://example.org"}\n'
+        for n in range(1, 5)
+    )
+    job = create_job(
+        owner=world["staff_a"], upload=ContentFile(agreements.encode(), name="a.csv"), kind="agreements", enqueue=False
+    )
+    job = run_job(job.pk)
+    assert (job.created, job.error_count) == (1, 3)
+    assert errors_of(job) == [(n, "url", "Enter a valid URL.") for n in (2, 4, 5)]
