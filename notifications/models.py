@@ -33,7 +33,10 @@ class Notification(models.Model):
     """One event for one recipient. `(recipient, kind, object_key, period)` is the event's
     identity: it is claimed by the insert, so a repeated or concurrent trigger finds it taken."""
 
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    # Indexed by the unique key and the inbox index, which both lead with it.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     kind = models.CharField(max_length=24, choices=Kind.choices)
     # What the event is about, e.g. `agreement:42`, and which occurrence of it: the threshold
     # with the expiry date, the engagement version, the digest's ISO week.
@@ -41,16 +44,20 @@ class Notification(models.Model):
     period = models.CharField(max_length=40, blank=True)
     title = models.CharField(max_length=400)
     data = models.JSONField(default=dict, blank=True)
+    # A notice is about one or two of these and the rest are empty: partial indexes (see Meta)
+    # cost nothing to write for the empty ones, and still find a deleted record's notices.
     engagement = models.ForeignKey(
-        "engagements.Engagement", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "engagements.Engagement", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     agreement = models.ForeignKey(
-        "engagements.Agreement", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "engagements.Agreement", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     follow_up = models.ForeignKey(
-        "engagements.FollowUp", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "engagements.FollowUp", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    review = models.ForeignKey("engagements.Review", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    review = models.ForeignKey(
+        "engagements.Review", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     email_state = models.CharField(max_length=8, choices=EmailState.choices, default=EmailState.PENDING)
@@ -69,6 +76,10 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["recipient", "-created_at"], name="notification_inbox_idx"),
             models.Index(fields=["recipient"], condition=Q(read_at__isnull=True), name="notification_unread_idx"),
+            *[
+                models.Index(fields=[name], condition=Q(**{f"{name}__isnull": False}), name=f"notification_{name}_idx")
+                for name in ("engagement", "agreement", "follow_up", "review")
+            ],
             models.Index(
                 fields=["email_attempted_at"],
                 condition=Q(email_state__in=["pending", "sending"]),

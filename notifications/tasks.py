@@ -47,9 +47,11 @@ def review_added(review_id: int) -> int:
 
 def run_daily_scan(today=None) -> list[int]:
     """Agreements reaching 90, 30 and 7 days before expiry; follow-ups due tomorrow or overdue.
-    Returns the ids of the new notices whose emails were enqueued."""
-    ids = services.scan_expiring_agreements(today) + services.scan_follow_ups(today)
-    enqueue_emails(ids)
+    Returns the ids of the new notices whose emails were enqueued. One transaction: one commit
+    to wait for, and the emails are published once both scans' notices are there."""
+    with transaction.atomic():
+        ids = services.scan_expiring_agreements(today) + services.scan_follow_ups(today)
+        enqueue_emails(ids)
     return ids
 
 
