@@ -117,22 +117,24 @@ def relation_deltas(dimension: str, table: str, column: str, event: str) -> str:
                c.{column}::text AS key, c.delta
         FROM ({changes}) AS c JOIN engagements_engagement AS e ON e.id = c.engagement_id"""
     if dimension == "country":
-        # Per (engagement, region): counterparts there now, and how many the statement added.
+        # Per (engagement, region): counterparts there now, and how many the statement added;
+        # both grouped set-wise (a correlated count per engagement costs seconds on a COPY).
         deltas += f"""
         UNION ALL
-        SELECT e.city_id, e.visibility::text, 'region', r.region::text,
-               (r.now > 0)::int - (r.now - r.added > 0)::int
+        SELECT e.city_id, e.visibility::text, 'region', s.region::text,
+               (coalesce(n.now, 0) > 0)::int - (coalesce(n.now, 0) - s.added > 0)::int
         FROM (
-            SELECT s.engagement_id, s.region, s.added, (
-                SELECT count(*) FROM {table} AS t JOIN cities_country AS k ON k.iso2 = t.country_id
-                WHERE t.engagement_id = s.engagement_id AND k.region = s.region
-            ) AS now
-            FROM (
-                SELECT c.engagement_id, k.region, sum(c.delta) AS added
-                FROM ({changes}) AS c JOIN cities_country AS k ON k.iso2 = c.country_id
-                GROUP BY c.engagement_id, k.region HAVING sum(c.delta) <> 0
-            ) AS s
-        ) AS r JOIN engagements_engagement AS e ON e.id = r.engagement_id"""
+            SELECT c.engagement_id, k.region, sum(c.delta) AS added
+            FROM ({changes}) AS c JOIN cities_country AS k ON k.iso2 = c.country_id
+            GROUP BY c.engagement_id, k.region HAVING sum(c.delta) <> 0
+        ) AS s
+        LEFT JOIN (
+            SELECT t.engagement_id, k.region, count(*) AS now
+            FROM {table} AS t JOIN cities_country AS k ON k.iso2 = t.country_id
+            WHERE t.engagement_id IN (SELECT c.engagement_id FROM ({changes}) AS c)
+            GROUP BY t.engagement_id, k.region
+        ) AS n ON n.engagement_id = s.engagement_id AND n.region = s.region
+        JOIN engagements_engagement AS e ON e.id = s.engagement_id"""
     return deltas
 
 
