@@ -12,6 +12,7 @@ import logging
 import smtplib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -341,11 +342,24 @@ def _insert_notices(rows: QuerySet) -> list[int]:
         f"INSERT INTO {quote(meta.db_table)} ({columns}) {select} "  # noqa: S608
         f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote('id')}, {quote('email_state')}"
     )
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return sorted(pk for pk, state in cursor.fetchall() if state == EmailState.PENDING)
 
 
+@contextmanager
+def _scan_transaction():
+    """A scan's statements in one transaction. PostgreSQL's JIT compiler is turned off for it:
+    their CASE branches and subqueries look costly to the planner, and compiling them takes
+    longer (up to half a second) than running them."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+@_scan_transaction()
 def scan_expiring_agreements(today: dt.date | None = None) -> list[int]:
     """Tell the owning city's staff about each agreement that comes within 90, 30 and 7 days of
     its expiry, once per notice. A scan that missed days sends only the notice now due."""
@@ -396,6 +410,7 @@ def scan_expiring_agreements(today: dt.date | None = None) -> list[int]:
     return _insert_notices(rows)
 
 
+@_scan_transaction()
 def scan_follow_ups(today: dt.date | None = None) -> list[int]:
     """Tell each assignee about an open follow-up due tomorrow, and once when it is overdue."""
     today = today or timezone.localdate()
