@@ -225,11 +225,11 @@ def notify_review(review_id: int) -> list[int]:
 
 # --- Scheduled scans -------------------------------------------------------------------------
 #
-# The scans run over every agreement and open follow-up, so each one is two statements however
-# many notices it gives: one reads the distinct (recipient, visibility, city) combinations the
-# notices would reach, so the policy decides each combination once in Python; the other is an
-# `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING` that writes the notices of the
-# combinations the policy allowed, with their titles, data and email state computed in SQL.
+# The scans run over every agreement and open follow-up, so each takes the same few statements
+# however many notices it gives: one reads the distinct (recipient, visibility, city)
+# combinations the notices would reach, so the policy decides each combination once, in Python,
+# on those users; then one `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING` writes the
+# notices of the combinations it allowed, their titles, data and email state computed in SQL.
 
 
 class _KeyIn(Func):

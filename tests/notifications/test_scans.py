@@ -132,3 +132,19 @@ def test_the_scans_take_the_same_number_of_statements_for_one_notice_or_many(cit
 
     assert Notification.objects.count() == 42
     assert many == few
+
+
+def test_a_colleague_who_joins_later_is_told_once_and_the_others_are_not_told_again(staff_a, city_a):
+    agreement = factories.AgreementFactory(city=city_a, expires_on=TODAY + dt.timedelta(days=20))
+    services.scan_expiring_agreements(today=TODAY)
+    newcomer = factories.UserFactory(username="nina", role="staff", home_cities=[city_a])
+
+    emailed = services.scan_expiring_agreements(today=TODAY + dt.timedelta(days=1))
+    services.scan_expiring_agreements(today=TODAY + dt.timedelta(days=2))
+
+    notices = Notification.objects.filter(agreement=agreement)
+    assert sorted(notices.values_list("recipient__username", "period")) == [
+        ("alice", "2026-06-21/30d"),
+        ("nina", "2026-06-21/30d"),
+    ]
+    assert emailed == [notices.get(recipient=newcomer).pk]
