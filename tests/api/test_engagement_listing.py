@@ -145,5 +145,7 @@ def test_a_page_costs_the_same_queries_at_every_size(cast, records):
         with CaptureQueriesContext(connection) as queries:
             assert client.get(LIST, {"page_size": size}).status_code == 200
         counts.append(len(queries))
-    # The count, the page, five relations and the participants.
-    assert counts == [8, 8, 8]
+    # The count, the page, and five relations with the participants: in one round trip on
+    # PostgreSQL, one query each elsewhere.
+    expected = 3 if connection.vendor == "postgresql" else 8
+    assert counts == [expected] * 3

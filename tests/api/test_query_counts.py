@@ -142,13 +142,11 @@ def test_expand_inlines_without_queries_per_row(staff_a):
     client = APIClient()
     client.force_authenticate(staff_a)
     client.get("/api/v1/engagements/")
-    plain, _ = queries_for(client, "/api/v1/engagements/", {"page_size": 200})
-    expanded, body = queries_for(
-        client,
-        "/api/v1/engagements/",
-        {"page_size": 200, "expand": "city,location_city,counterpart_cities,counterpart_organizations,topics"},
-    )
-    assert expanded == plain
+    expand = "city,location_city,counterpart_cities,counterpart_organizations,topics"
+    one, _ = queries_for(client, "/api/v1/engagements/", {"page_size": 1, "expand": expand})
+    expanded, body = queries_for(client, "/api/v1/engagements/", {"page_size": 200, "expand": expand})
+    assert len(body["results"]) > 1
+    assert expanded == one
     row = body["results"][0]
     assert row["city"]["name"] == "Los Angeles"
     assert {t["slug"] for t in row["topics"]} == {"climate", "trade-investment"}
