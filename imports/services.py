@@ -43,7 +43,10 @@ from .rows import ImportContext, RowReader
 
 log = logging.getLogger(__name__)
 
-CHUNK_ROWS = 5000
+# Every write statement of a chunk pays a fixed cost (a round trip, the rollup triggers that run
+# once per statement over its rows), so chunks are large; two of them in memory (one written, the
+# next parsed) keep a million-row import under 200 MB.
+CHUNK_ROWS = 10_000
 Progress = Callable[[ImportJob], None]
 
 
