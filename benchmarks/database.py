@@ -47,9 +47,14 @@ def _manage(name: str, *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
+_rebuilt: set[str] = set()
+
+
 def _reference(log: Callable[[str], None], rebuild: bool) -> None:
-    if not rebuild and _comment(REFERENCE) == "reference":
+    # A rebuild builds the reference once per run, not once per scale database.
+    if (not rebuild or REFERENCE in _rebuilt) and _comment(REFERENCE) == "reference":
         return
+    _rebuilt.add(REFERENCE)
     log(f"building {REFERENCE}: migrate and seed_demo")
     _execute(f"DROP DATABASE IF EXISTS {REFERENCE} WITH (FORCE)")
     _execute(f"CREATE DATABASE {REFERENCE}")
