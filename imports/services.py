@@ -11,10 +11,8 @@ row and checks it, so a worker presumed dead that wakes up again stops instead o
 import datetime as dt
 import hashlib
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import islice
@@ -23,11 +21,9 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import (
-    DEFAULT_DB_ALIAS,
     IntegrityError,
     InterfaceError,
     OperationalError,
-    connections,
     reset_queries,
     transaction,
 )
@@ -172,7 +168,7 @@ def _run(job: ImportJob, attempt: int, progress: Progress | None) -> None:
         # Closed while the file is still open, however the loop ends.
         with closing(iter(reader)) as source:
             chunks = _chunks(islice(source, job.processed_rows, None), CHUNK_ROWS)
-            with closing(_parsed_ahead(chunks, kind, context)) as parsed:
+            with closing(parse_rows(chunk, kind, context) for chunk in chunks) as parsed:
                 for chunk in parsed:
                     if not _commit_chunk(job, attempt, chunk, kind, context):
                         return
@@ -225,57 +221,6 @@ def _chunks(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
         yield chunk
-
-
-def _parsed_ahead(chunks: Iterator[list[SourceRow]], kind: Kind, context: ImportContext) -> Iterator[Parsed]:
-    """The chunks parsed, each one parsed in a second thread while the caller writes the one before.
-
-    Parsing (reading cells, resolving cities and topics) is Python work, writing is mostly the
-    database's: side by side they take the time of the longer, not of both. Parsing reads only
-    reference data, never what the writes change, so it may run ahead of them. It reads through
-    this thread's connection, so it sees what this thread sees (a test's transaction too), and only
-    while this thread waits for it: this thread holds `idle` at all other times, so the second
-    thread never runs a query in the middle of a chunk's transaction.
-    """
-    shared = connections[DEFAULT_DB_ALIAS]
-    idle = threading.Lock()
-    here = threading.local()
-
-    def while_idle(execute, sql, params, many, context_):
-        if not getattr(here, "parsing", False):
-            return execute(sql, params, many, context_)
-        with idle:
-            return execute(sql, params, many, context_)
-
-    def parse_next() -> Parsed | None:
-        here.parsing = True
-        connections[DEFAULT_DB_ALIAS] = shared
-        chunk = next(chunks, None)
-        return None if chunk is None else parse_rows(chunk, kind, context)
-
-    shared.inc_thread_sharing()
-    idle.acquire()
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-parse")
-    try:
-        with shared.execute_wrapper(while_idle):
-            try:
-                pending = pool.submit(parse_next)
-                while True:
-                    idle.release()
-                    try:
-                        parsed = pending.result()
-                    finally:
-                        idle.acquire()
-                    if parsed is None:
-                        return
-                    pending = pool.submit(parse_next)
-                    yield parsed
-            finally:
-                # A chunk still being parsed may need the connection to finish.
-                idle.release()
-                pool.shutdown(wait=True, cancel_futures=True)
-    finally:
-        shared.dec_thread_sharing()
 
 
 def _claim(job_id: int) -> int | None:
