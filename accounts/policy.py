@@ -14,7 +14,9 @@ The rules (SPEC §2):
 from collections import defaultdict
 from enum import StrEnum
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q
+
+from utilities.history import history_entries
 
 from .models import PortfolioState, Role, User
 
@@ -59,6 +61,12 @@ def reads_everything(user) -> bool:
 
 def reads_internal(user) -> bool:
     return role_of(user) in (Role.ADMIN, Role.LIAISON, Role.STAFF)
+
+
+def reads_people(user) -> bool:
+    """People's personal data (participants, contacts, who wrote, changed or reviewed a record)
+    is for signed-in staff, liaisons and admins, never partners or the public (SPEC §2)."""
+    return reads_internal(user)
 
 
 def home_city_ids(user) -> frozenset[int]:
@@ -133,6 +141,41 @@ def engagement_child_q(user) -> Q:
     if not reads_internal(user):
         return Q(pk__in=[])
     return visible_q(user, prefix="engagement__")
+
+
+def restrict(queryset, user):
+    """`queryset` narrowed to the records `user` may see: the one read policy, for records read
+    directly and for those reached through a relation (a linked agreement, a history label, a
+    filter by a related id), so a relation cannot show what a list hides."""
+    label = queryset.model._meta.label
+    if label in VISIBILITY_MODELS:
+        return queryset.filter(visible_q(user))
+    if label in ENGAGEMENT_CHILD_MODELS:
+        return queryset.filter(engagement_child_q(user))
+    if label == User._meta.label:
+        return queryset if reads_people(user) else queryset.none()
+    if label == "cities.WatchedCountry":
+        return queryset if reads_internal(user) else queryset.none()
+    return queryset
+
+
+def visible_prefetch(lookup: str, model, user) -> Prefetch:
+    """A prefetch of the relation `lookup` (to `model`) through the policy: a related record the
+    user may not see reads as absent (None, or left out of the list)."""
+    return Prefetch(lookup, queryset=restrict(model._default_manager.all(), user))
+
+
+def history_for(record, user) -> tuple[list[dict], bool]:
+    """`record`'s history as `user` may read it: only the versions they may see (none of a
+    record's internal past for the public), related records labelled through `restrict`, and who
+    made each change only for those who read people's data."""
+    versions = visible_q(user) if record._meta.label in VISIBILITY_MODELS else None
+    return history_entries(
+        record,
+        related=lambda model: restrict(model._default_manager.all(), user),
+        show_people=reads_people(user),
+        versions=versions,
+    )
 
 
 def may_see_record(user, record) -> bool:

@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 
-from .filterfields import (
+from utilities.filterfields import (
     CountryCodeFilter,
     IdFilter,
     SlugFilter,
@@ -14,6 +14,7 @@ from .filterfields import (
     StrictBooleanFilter,
     SubdivisionFilter,
 )
+
 from .models import City, InternationalAffairsOffice, NetworkMembership, Organization
 
 MAX_POPULATION = 2**62

@@ -5,7 +5,7 @@
 database constraints, saves inside a transaction and records who made the change in history.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,8 +35,16 @@ def apply_fields(instance: models.Model, data: Mapping[str, Any], allowed: Itera
         setattr(instance, name, value)
 
 
-def write_record(*, actor, instance: models.Model, data: Mapping[str, Any], allowed: Iterable[str]) -> models.Model:
-    """Create or change `instance` with `data` (model field names), as `actor`.
+def write_record(
+    *,
+    actor,
+    instance: models.Model,
+    data: Mapping[str, Any],
+    allowed: Iterable[str],
+    check: Callable[[models.Model], None] | None = None,
+) -> models.Model:
+    """Create or change `instance` with `data` (model field names), as `actor`; `check` adds the
+    caller's own rules, run on the validated instance before it is saved.
 
     The policy is asked twice on a change: may the actor change the record as it is, and may
     they own it as it will be (moving a record into another city's hands is not a change of one's
@@ -48,7 +56,19 @@ def write_record(*, actor, instance: models.Model, data: Mapping[str, Any], allo
     apply_fields(instance, data, allowed)
     if not can(actor, Action.CREATE if creating else Action.CHANGE, instance):
         raise PermissionDenied
-    instance.full_clean()
+    # Every broken rule is reported at once: the model's and the caller's.
+    errors: dict = {}
+    try:
+        instance.full_clean()
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if check is not None:
+        try:
+            check(instance)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
     instance._history_user = actor if getattr(actor, "is_authenticated", False) else None
     try:
         with transaction.atomic():

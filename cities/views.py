@@ -12,10 +12,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from accounts.policy import Action, can, home_city_ids, is_admin
-from engagements.history import history_entries
-from engagements.listing import Column, list_page
-from engagements.templatetags.drafts import mark_saved
+from accounts.policy import Action, can, history_for, home_city_ids, is_admin
+from utilities.listing import Column, list_page
+from utilities.templatetags.drafts import mark_saved
 
 from .filters import MembershipFilterSet
 from .forms import (
@@ -141,7 +140,7 @@ def membership_list(request):
 @login_required
 def membership_detail(request, pk):
     membership = get_object_or_404(NetworkMembership.objects.select_related("network", "city"), pk=pk)
-    history, truncated = history_entries(membership)
+    history, truncated = history_for(membership, request.user)
     return render(
         request,
         "cities/membership_detail.html",
@@ -228,7 +227,7 @@ def office_edit(request, slug):
             mark_saved(request)
             messages.success(request, f"Office profile of {city.name} saved.")
             return redirect("office-edit", city.slug)
-    history, truncated = history_entries(office) if office else ([], False)
+    history, truncated = history_for(office, request.user) if office else ([], False)
     return render(
         request,
         "cities/office_form.html",

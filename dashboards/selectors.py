@@ -21,7 +21,8 @@ from accounts.policy import portfolio_q, reviews_engagements
 from cities.models import Network, NetworkMembership, WatchedCountry
 from engagements.filters import AgreementFilterSet, EngagementFilterSet
 from engagements.models import Agreement, Engagement, Review
-from engagements.stats import city_rows, count_engagements, state_rows, tally_query
+from engagements.stats import city_rows, count_engagements, state_rows
+from rollups.stats import tally_query
 from rollups.tallies import Scope, fetch
 
 from .charts import month_keys
@@ -69,9 +70,9 @@ class Dashboard:
     def __init__(self, user, params: QueryDict, *, today: dt.date | None = None):
         self.user = user
         self.today = today or timezone.localdate()
-        self.filterset = EngagementFilterSet(data=params, queryset=Engagement.objects.visible_to(user))
+        self.filterset = EngagementFilterSet(data=params, queryset=Engagement.objects.visible_to(user), user=user)
         self.agreement_filterset = AgreementFilterSet(
-            data=agreement_params(params), queryset=Agreement.objects.visible_to(user)
+            data=agreement_params(params), queryset=Agreement.objects.visible_to(user), user=user
         )
 
     @cached_property
@@ -248,7 +249,7 @@ class ReviewQueue:
         elif data.get("review_status") == self.ANY_STATUS:
             del data["review_status"]
         self.data = data
-        self.filterset = EngagementFilterSet(data=data, queryset=self.scope())
+        self.filterset = EngagementFilterSet(data=data, queryset=self.scope(), user=self.user)
 
     def scope(self):
         return Engagement.objects.visible_to(self.user).filter(portfolio_q(self.user))
@@ -282,7 +283,7 @@ class ReviewQueue:
         """The queue's size per state, with every filter but the state itself (1 query)."""
         data = self.data.copy()
         data.pop("state", None)
-        others = EngagementFilterSet(data=data, queryset=self.scope())
+        others = EngagementFilterSet(data=data, queryset=self.scope(), user=self.user)
         return [{**row, "label": state_label(row["key"])} for row in count_engagements(others.qs, "state")]
 
 

@@ -23,9 +23,9 @@ from engagements.desk import staff_desk
 from engagements.models import Agreement, Engagement, Review, Visibility
 from engagements.services import add_review
 from engagements.stats import count_engagements
+from utilities.csv import csv_response
 
 from .charts import horizontal_bars, month_columns, month_keys
-from .csv import csv_response
 from .selectors import (
     EXPIRY_HORIZON_DAYS,
     MAX_MONTHS_SHOWN,
@@ -204,6 +204,7 @@ def dashboard_csv(request, chart: str):
                 [a.pk, a.title, a.city.label, a.get_kind_display(), a.get_status_display(), a.expires_on]
                 for a in agreements
             ),
+            stream=False,
         )
     if chart not in CHARTS:
         raise Http404
@@ -211,6 +212,7 @@ def dashboard_csv(request, chart: str):
         f"engagements-by-{chart}.csv",
         ["key", "label", "count"],
         ((r["key"], r["label"], r["count"]) for r in board.rows(chart)),
+        stream=False,
     )
 
 

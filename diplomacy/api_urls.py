@@ -13,10 +13,10 @@ from cities.api.views import (
     OrganizationViewSet,
     TopicViewSet,
 )
-from diplomacy.restapi import api_not_found
 from engagements.api.views import AgreementViewSet, EngagementStatsViewSet, EngagementViewSet, FollowUpViewSet
 from imports.api.views import ImportJobViewSet
 from notifications.api.views import NotificationViewSet
+from utilities.api import api_not_found
 
 # Route names live in the "api" namespace (api:engagement-list), apart from the pages' names.
 router = DefaultRouter()

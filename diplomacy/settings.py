@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "imports",
     "dashboards",
     "rollups",
+    # No models: the shared template tags (`utilities`), the `seed_scale` command (`benchmarks`).
+    "utilities",
+    "benchmarks",
 ]
 
 MIDDLEWARE = [
@@ -232,15 +235,17 @@ REST_FRAMEWORK = {
         "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The access policy (accounts/policy.py) decides every API request; a view that is no
+    # `utilities.api.ApiViewSet` (imports, notifications) names its own.
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.PolicyPermission"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "diplomacy.pagination.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "utilities.pagination.StandardPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["diplomacy.throttling.PartnerRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.PartnerRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"partner": env.str("PARTNER_THROTTLE_RATE", default="120/min")},
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -271,7 +276,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "diplomacy.restapi.add_error_responses",
+        "utilities.api.add_error_responses",
     ],
 }
 

@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from utilities.views import healthz
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include(("diplomacy.api_urls", "api"))),

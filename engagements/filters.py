@@ -3,12 +3,17 @@
 matching twice is still one row and counts stay cheap.
 
 Date ranges are inclusive: `start_after=2026-03-01` keeps engagements starting on March 1.
+A filter by a related record's id goes through the read policy: an id the viewer may not see
+matches nothing, as a missing one does. The viewer is the request's user, or `user=` where a
+FilterSet is built without a request; with neither, it is an anonymous visitor.
 """
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 
-from cities.filterfields import (
+from accounts.policy import restrict
+from cities.models import Topic
+from utilities.filterfields import (
     CountryCodeFilter,
     IdFilter,
     SlugListFilter,
@@ -16,7 +21,6 @@ from cities.filterfields import (
     StrictBooleanFilter,
     SubdivisionFilter,
 )
-from cities.models import Topic
 
 from .models import Agreement, Engagement, FollowUp, Review, Visibility
 
@@ -33,6 +37,10 @@ class CityRecordFilterSet(django_filters.FilterSet):
     counterpart_city = IdFilter(method="filter_counterpart_city", label="Counterpart city (id)")
     visibility = django_filters.ChoiceFilter(choices=Visibility.choices)
     q = django_filters.CharFilter(method="filter_q", max_length=200, label="Title or summary contains")
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.viewer = user if user is not None else getattr(self.request, "user", None)
 
     def filter_state(self, queryset, name, value):
         return queryset.filter(city__subdivision=value.upper())
@@ -97,7 +105,7 @@ class EngagementFilterSet(CityRecordFilterSet):
     start_before = django_filters.DateFilter(field_name="start_date", lookup_expr="lte")
     review_status = django_filters.MultipleChoiceFilter(choices=Engagement.ReviewStatus.choices)
     federal_coordination_requested = StrictBooleanFilter()
-    agreement = IdFilter(field_name="agreement_id", label="Agreement (id)")
+    agreement = IdFilter(method="filter_agreement", label="Agreement (id)")
     ordering = StableOrderingFilter(fields=["start_date", "end_date", "title", "created_at", "updated_at"])
 
     class Meta:
@@ -118,6 +126,10 @@ class EngagementFilterSet(CityRecordFilterSet):
             "federal_coordination_requested",
             "agreement",
         ]
+
+
+    def filter_agreement(self, queryset, name, value):
+        return queryset.filter(agreement__in=restrict(Agreement.objects.filter(pk=value), self.viewer).values("pk"))
 
 
 class FollowUpFilterSet(django_filters.FilterSet):

@@ -2,6 +2,7 @@
 liaison reviews."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -9,6 +10,7 @@ from simple_history.models import HistoricalRecords
 from cities.models import City, Country, Organization, Topic
 
 from .querysets import AgreementQuerySet, EngagementQuerySet, FollowUpQuerySet, ReviewQuerySet
+from .write_path import check_write_path
 
 
 class Visibility(models.TextChoices):
@@ -49,6 +51,14 @@ class CityRecord(models.Model):
     def __str__(self):
         return self.title
 
+    def save(self, *args, **kwargs):
+        check_write_path(type(self))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        check_write_path(type(self))
+        return super().delete(*args, **kwargs)
+
     @property
     def etag(self):
         return f'"{self.pk}-{self.version}"'
@@ -83,6 +93,7 @@ class Agreement(CityRecord):
     url = models.URLField(max_length=500, blank=True)
 
     objects = AgreementQuerySet.as_manager()
+
     history = HistoricalRecords(
         m2m_fields=["counterpart_cities", "counterpart_organizations", "named_countries", "topics"],
         excluded_fields=["updated_at"],
@@ -109,6 +120,11 @@ class Agreement(CityRecord):
             models.Index(fields=["expires_on"], name="agreement_expires_idx"),
             models.Index(fields=["title"], name="agreement_title_idx"),
         ]
+
+    def clean(self):
+        super().clean()
+        if self.signed_on and self.expires_on and self.expires_on < self.signed_on:
+            raise ValidationError({"expires_on": ["Must be on or after signed_on (the signing date)."]})
 
 
 class Engagement(CityRecord):
@@ -157,6 +173,7 @@ class Engagement(CityRecord):
     )
 
     objects = EngagementQuerySet.as_manager()
+
     history = HistoricalRecords(
         m2m_fields=["counterpart_cities", "counterpart_organizations", "named_countries", "topics"],
         excluded_fields=["updated_at", "review_status"],
@@ -189,6 +206,11 @@ class Engagement(CityRecord):
             ),
             models.Index(fields=["title"], name="engagement_title_idx"),
         ]
+
+    def clean(self):
+        super().clean()
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": ["Must be on or after start_date (the start date)."]})
 
 
 class Participant(models.Model):

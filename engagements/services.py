@@ -1,10 +1,13 @@
-"""Writes of agreements, engagements, follow-ups and reviews.
+"""Writes of agreements, engagements, follow-ups and reviews: the one write path.
 
-Every caller (web forms, the API, the importer, the admin, seeding) goes through these functions,
-so validation, permission, optimistic locking, derived counterpart countries and history are
-the same everywhere.
+Every caller (web forms, the API, the importer, the admin, seeding) goes through these functions
+or, for thousands of records at once, through `bulk.save_in_bulk`, so validation, permission,
+optimistic locking, derived counterpart countries, history and events are the same everywhere.
+The models refuse writes made anywhere else (see `write_path`). What follows from a write
+(alerts, and whatever subscribes later) hears of it through `events.records_written`.
 """
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -16,22 +19,70 @@ from django.utils import timezone
 from accounts.policy import Action, can
 from cities.models import City, Country, Organization, Topic
 from cities.services import delete_record, write_record
-from notifications.services import needs_liaison_attention
-from notifications.tasks import engagement_changed, review_added
 
+from . import events
+from .bulk import BulkItem, BulkOutcome, save_in_bulk
 from .models import Agreement, CityRecord, Engagement, FollowUp, Participant, Review
+from .rules import RELATION_FIELDS, check_rules, derived_country_codes
+from .write_path import write_path
+
+__all__ = [
+    "BulkItem",
+    "BulkOutcome",
+    "StaleEdit",
+    "add_review",
+    "complete_follow_up",
+    "delete_city_record",
+    "resolve_relations",
+    "save_agreement",
+    "save_engagement",
+    "save_follow_up",
+    "save_in_bulk",
+]
 
 AGREEMENT_FIELDS = [
-    "city", "title", "kind", "status", "signed_on", "effective_on", "expires_on",
-    "summary", "url", "visibility", "external_id", "is_demo",
+    "city",
+    "title",
+    "kind",
+    "status",
+    "signed_on",
+    "effective_on",
+    "expires_on",
+    "summary",
+    "url",
+    "visibility",
+    "external_id",
+    "is_demo",
 ]
 ENGAGEMENT_FIELDS = [
-    "city", "title", "kind", "status", "start_date", "end_date", "location_city", "venue",
-    "summary", "outcomes", "agreement", "federal_coordination_requested", "visibility",
-    "external_id", "is_demo",
+    "city",
+    "title",
+    "kind",
+    "status",
+    "start_date",
+    "end_date",
+    "location_city",
+    "venue",
+    "summary",
+    "outcomes",
+    "agreement",
+    "federal_coordination_requested",
+    "visibility",
+    "external_id",
+    "is_demo",
 ]
-RELATION_FIELDS = ["counterpart_cities", "counterpart_organizations", "named_countries", "topics"]
 FOLLOW_UP_FIELDS = ["engagement", "description", "due_on", "assignee", "done_at"]
+
+
+def service(function):
+    """Run a write in one transaction on the write path."""
+
+    @functools.wraps(function)
+    def write(*args, **kwargs):
+        with write_path(), transaction.atomic():
+            return function(*args, **kwargs)
+
+    return write
 
 
 class StaleEdit(Exception):
@@ -54,23 +105,20 @@ def _split(data: Mapping[str, Any]) -> tuple[dict, dict, list | None]:
     return scalars, relations, participants
 
 
-def _check_counterparts(record: CityRecord, scalars: Mapping[str, Any], relations: Mapping[str, list]) -> None:
-    city = scalars["city"] if "city" in scalars else getattr(record, "city", None)
-    cities = relations.get("counterpart_cities")
-    if cities is None:
-        cities = list(record.counterpart_cities.all()) if record.pk else []
-    if city is not None and any(other.pk == city.pk for other in cities):
-        raise ValidationError({"counterpart_cities": ["A record's own city cannot be its counterpart."]})
+def _counterpart_city_ids(record: CityRecord, relations: Mapping[str, list]) -> list[int]:
+    if "counterpart_cities" in relations:
+        return [city.pk for city in relations["counterpart_cities"]]
+    return list(record.counterpart_cities.values_list("pk", flat=True)) if record.pk else []
 
 
 def _derive_countries(record: CityRecord) -> None:
-    """Counterpart countries are those named directly plus those of every counterpart."""
-    codes = set(record.named_countries.values_list("iso2", flat=True))
-    codes.update(record.counterpart_cities.values_list("country_id", flat=True))
-    codes.update(
-        record.counterpart_organizations.exclude(country__isnull=True).values_list("country_id", flat=True)
+    record.counterpart_countries.set(
+        derived_country_codes(
+            named=record.named_countries.values_list("iso2", flat=True),
+            of_cities=record.counterpart_cities.values_list("country_id", flat=True),
+            of_organizations=record.counterpart_organizations.values_list("country_id", flat=True),
+        )
     )
-    record.counterpart_countries.set(sorted(codes))
 
 
 def _save_city_record(
@@ -91,13 +139,21 @@ def _save_city_record(
         if expected_version is not None and record.version != expected_version:
             raise StaleEdit(record)
         record.version += 1
-    _check_counterparts(record, scalars, relations)
     creating = record.pk is None
+    counterpart_city_ids = _counterpart_city_ids(record, relations)
     # One history entry per write, taken once the relations are set, rather than one per
     # relation changed.
     record.skip_history_when_saving = True
     try:
-        record = write_record(actor=actor, instance=record, data=scalars, allowed=allowed)
+        record = write_record(
+            actor=actor,
+            instance=record,
+            data=scalars,
+            allowed=allowed,
+            check=lambda instance: check_rules(
+                instance, counterpart_city_ids=counterpart_city_ids, check_agreement=True
+            ),
+        )
         for name, values in relations.items():
             getattr(record, name).set(values)
         _derive_countries(record)
@@ -105,7 +161,11 @@ def _save_city_record(
             _replace_participants(record, participants)
     finally:
         del record.skip_history_when_saving
-    post_save.send(sender=model, instance=record, created=creating, raw=False, using=record._state.db, update_fields=None)
+    # simple_history writes its entry on post_save: sent again now that the relations are set.
+    post_save.send(
+        sender=model, instance=record, created=creating, raw=False, using=record._state.db, update_fields=None
+    )
+    events.announce(model, **{"created" if creating else "changed": [record.pk]})
     return record
 
 
@@ -117,12 +177,14 @@ def _replace_participants(engagement: Engagement, participants: Iterable[Mapping
         try:
             participant.full_clean(exclude=["engagement"])
         except ValidationError as error:
-            raise ValidationError({"participants": [f"Participant {index + 1}: {m}" for m in error.messages]}) from error
+            raise ValidationError(
+                {"participants": [f"Participant {index + 1}: {m}" for m in error.messages]}
+            ) from error
         rows.append(participant)
     Participant.objects.bulk_create(rows)
 
 
-@transaction.atomic
+@service
 def save_agreement(
     *, actor, data: Mapping[str, Any], agreement: Agreement | None = None, expected_version: int | None = None
 ) -> Agreement:
@@ -133,21 +195,23 @@ def save_agreement(
     )
 
 
-@transaction.atomic
+@service
 def save_engagement(
     *, actor, data: Mapping[str, Any], engagement: Engagement | None = None, expected_version: int | None = None
 ) -> Engagement:
     """Create an engagement (no `engagement`) or change one; `participants` is a list of dicts
     that replaces the current list. Raises StaleEdit, PermissionDenied or ValidationError."""
-    record = _save_city_record(
-        Engagement, actor=actor, record=engagement, data=data, allowed=ENGAGEMENT_FIELDS, expected_version=expected_version
+    return _save_city_record(
+        Engagement,
+        actor=actor,
+        record=engagement,
+        data=data,
+        allowed=ENGAGEMENT_FIELDS,
+        expected_version=expected_version,
     )
-    if needs_liaison_attention(record):
-        transaction.on_commit(lambda: engagement_changed.delay(record.pk))
-    return record
 
 
-@transaction.atomic
+@service
 def delete_city_record(*, actor, record: CityRecord, expected_version: int | None = None) -> None:
     current = type(record).objects.select_for_update().get(pk=record.pk)
     if expected_version is not None and current.version != expected_version:
@@ -155,17 +219,17 @@ def delete_city_record(*, actor, record: CityRecord, expected_version: int | Non
     delete_record(actor=actor, instance=current)
 
 
-@transaction.atomic
+@service
 def save_follow_up(*, actor, data: Mapping[str, Any], follow_up: FollowUp | None = None) -> FollowUp:
     return write_record(actor=actor, instance=follow_up or FollowUp(), data=data, allowed=FOLLOW_UP_FIELDS)
 
 
-@transaction.atomic
+@service
 def complete_follow_up(*, actor, follow_up: FollowUp) -> FollowUp:
     return save_follow_up(actor=actor, follow_up=follow_up, data={"done_at": timezone.now()})
 
 
-@transaction.atomic
+@service
 def add_review(*, reviewer, engagement: Engagement, decision: str, comment: str = "") -> Review:
     """Record a liaison's decision; it becomes the engagement's review status."""
     if not can(reviewer, Action.REVIEW, engagement):
@@ -176,7 +240,7 @@ def add_review(*, reviewer, engagement: Engagement, decision: str, comment: str 
     review.save()
     Engagement.objects.filter(pk=engagement.pk).update(review_status=decision)
     engagement.review_status = decision
-    transaction.on_commit(lambda: review_added.delay(review.pk))
+    events.announce(Review, created=[review.pk])
     return review
 
 

@@ -1,25 +1,42 @@
-"""Engagement counts by one dimension, counted by the database. The stats API and the dashboards
-call the same function with the same (already visibility-scoped and filtered) queryset, so their
-numbers agree.
+"""Engagement counts by one dimension, and list totals. The stats API and the dashboards call the
+same function with the same (already visibility-scoped and filtered) queryset, so their numbers
+agree.
 
-On PostgreSQL the counts come from the trigger-kept tallies (`rollups.tallies`) whenever the
-queryset selects only by what they have dimensions for (visibility policy, city, state,
-visibility, and kind, review status or month-aligned dates for their own dimension): a few hundred
-rows summed instead of a million counted. Otherwise, and on SQLite, rows are counted; the answers
-are the same.
+Here the database counts rows. A faster source of the same answers may be plugged in with
+`use_fast_counts`: `rollups` plugs in its trigger-kept tallies when its app is ready (engagements
+cannot import rollups, which reads engagements). On PostgreSQL they answer whenever the queryset
+selects only by what they have dimensions for (visibility policy, city, state, visibility, and
+kind, review status or month-aligned dates for their own dimension): a few hundred rows summed
+instead of a million counted. Otherwise, and on SQLite, rows are counted; the answers are the same.
 """
 
 import datetime as dt
-from dataclasses import replace
+from collections.abc import Callable
 
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncMonth
 
-from rollups.tallies import Pending, Scope, fetch
-
 from .models import Engagement
 
 GROUP_BY_CHOICES = ("month", "topic", "kind", "country", "city", "state")
+
+# The faster source, if one is plugged in: each answers None when it cannot tell.
+_fast_counts: Callable[[QuerySet, str], list[dict] | None] | None = None
+_fast_total: Callable[..., int | None] | None = None
+
+
+def use_fast_counts(*, counts: Callable[[QuerySet, str], list[dict] | None], total: Callable[..., int | None]) -> None:
+    """Answer `count_engagements` with `counts(queryset, group_by)` and `engagement_total` with
+    `total(user, params)` whenever they can (not None)."""
+    global _fast_counts, _fast_total
+    _fast_counts, _fast_total = counts, total
+
+
+def engagement_total(user, params) -> int | None:
+    """How many engagements `user` sees with the list filters in `params` (a QueryDict already
+    validated by the engagement FilterSet), when the faster source can tell without counting rows;
+    None otherwise, and the caller counts rows."""
+    return _fast_total(user, params) if _fast_total is not None else None
 
 
 def count_engagements(queryset: QuerySet, group_by: str) -> list[dict]:
@@ -34,9 +51,9 @@ def count_engagements(queryset: QuerySet, group_by: str) -> list[dict]:
     """
     if group_by not in GROUP_BY_CHOICES:
         raise ValueError(f"group_by must be one of {', '.join(GROUP_BY_CHOICES)}, not {group_by!r}")
-    tallied = _from_tallies(Scope.of(queryset), group_by)
-    if tallied is not None:
-        return tallied
+    fast = _fast_counts(queryset, group_by) if _fast_counts is not None else None
+    if fast is not None:
+        return fast
     engagements = _groupable(queryset)
 
     if group_by == "month":
@@ -104,48 +121,6 @@ def state_rows(rows) -> list[dict]:
 def month_row(key: str, count: int) -> dict:
     month = dt.date.fromisoformat(f"{key}-01")
     return {"key": month.strftime("%Y-%m"), "label": month.strftime("%B %Y"), "count": count}
-
-
-def _from_tallies(scope: Scope | None, group_by: str) -> list[dict] | None:
-    """`count_engagements` read from the tallies, or None when they cannot answer."""
-    pending = tally_query(scope, group_by) if scope is not None else None
-    return fetch(pending)[0] if pending is not None else None
-
-
-def tally_query(scope: Scope, group_by: str) -> Pending | None:
-    """`count_engagements`'s answer as a read of the tallies, to run alone or with others
-    (`rollups.tallies.fetch`); None when they cannot answer."""
-    if group_by in ("city", "state"):
-        pending = scope.per_city()
-        shape = city_rows if group_by == "city" else state_rows
-    elif group_by in ("topic", "country"):
-        pending = scope.labelled(group_by)
-
-        def shape(rows):
-            return [
-                {"key": key, "label": label, "count": count}
-                for key, label, count in sorted(rows, key=lambda row: (-row[2], row[0]))
-            ]
-
-    elif group_by == "month":
-        pending = scope.counts(group_by)
-
-        def shape(counts):
-            return [month_row(key, counts[key]) for key in sorted(counts)]
-
-    else:
-        pending = scope.counts(group_by)
-        labels = dict(Engagement.Kind.choices)
-
-        def shape(counts):
-            return [
-                {"key": kind, "label": labels.get(kind, kind), "count": count}
-                for kind, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-            ]
-
-    if pending is None:
-        return None
-    return replace(pending, finish=lambda rows: shape(pending.finish(rows)))
 
 
 def _groupable(queryset: QuerySet) -> QuerySet:

@@ -7,18 +7,22 @@ through `engagements.services`.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.policy import Action, can, home_city_ids, is_admin
+from accounts.policy import Action, can, history_for, home_city_ids, is_admin, reads_people, visible_prefetch
 from cities.forms import OrganizationForm
 from cities.models import City, Country, Organization
 from cities.services import save_organization
+from utilities.listing import Column, list_page
+from utilities.templatetags.drafts import mark_saved
 
 from .filters import AgreementFilterSet, EngagementFilterSet
 from .forms import (
@@ -29,11 +33,8 @@ from .forms import (
     participant_data,
     participant_initial,
 )
-from .history import history_entries
-from .listing import Column, list_page
 from .models import Agreement, Engagement, FollowUp, Participant, Review, Visibility
 from .services import StaleEdit, complete_follow_up, save_agreement, save_engagement, save_follow_up
-from .templatetags.drafts import mark_saved
 
 
 def may_log_records(user) -> bool:
@@ -159,27 +160,49 @@ def filter_choices(request) -> dict:
 # --- Details ---------------------------------------------------------------------------------
 
 
-@login_required
+def _visible_or_none(request, queryset, pk):
+    """The record `queryset` (scoped by the policy) holds; a 404 for a signed-in user if none,
+    and None for an anonymous visitor, who is sent to sign in whether the id is hidden or
+    missing (SPEC §2)."""
+    record = queryset.filter(pk=pk).first()
+    if record is None and request.user.is_authenticated:
+        raise Http404
+    return record
+
+
 def engagement_detail(request, pk):
+    """Anyone may open a public engagement's page; people and non-public history are shown only
+    to those the policy lets read them."""
     user = request.user
-    engagement = get_object_or_404(
+    people = reads_people(user)
+    engagement = _visible_or_none(
+        request,
         Engagement.objects.visible_to(user)
-        .select_related("city", "location_city", "agreement", "created_by")
-        .prefetch_related("counterpart_cities", "counterpart_organizations", "counterpart_countries", "topics"),
-        pk=pk,
+        .select_related("city", "location_city", *(["created_by"] if people else []))
+        .prefetch_related(
+            visible_prefetch("agreement", Agreement, user),
+            "counterpart_cities",
+            "counterpart_organizations",
+            "counterpart_countries",
+            "topics",
+        ),
+        pk,
     )
+    if engagement is None:
+        return redirect_to_login(request.get_full_path())
     follow_ups = (
         FollowUp.objects.visible_to(user).filter(engagement=engagement).select_related("assignee").order_by("done_at", "due_on", "id")
     )
     reviews = Review.objects.visible_to(user).filter(engagement=engagement).select_related("reviewer")
     participants = engagement.participants.all() if can(user, Action.VIEW, Participant(engagement=engagement)) else []
     may_add_follow_up = can(user, Action.CREATE, FollowUp(engagement=engagement))
-    history, history_truncated = history_entries(engagement)
+    history, history_truncated = history_for(engagement, user)
     return render(
         request,
         "engagements/engagement_detail.html",
         {
             "engagement": engagement,
+            "show_people": people,
             "may_change": can(user, Action.CHANGE, engagement),
             "participants": participants,
             "follow_ups": follow_ups,
@@ -191,22 +214,27 @@ def engagement_detail(request, pk):
     )
 
 
-@login_required
 def agreement_detail(request, pk):
+    """Anyone may open a public agreement's page, as an engagement's."""
     user = request.user
-    agreement = get_object_or_404(
+    people = reads_people(user)
+    agreement = _visible_or_none(
+        request,
         Agreement.objects.visible_to(user)
-        .select_related("city", "created_by")
+        .select_related("city", *(["created_by"] if people else []))
         .prefetch_related("counterpart_cities", "counterpart_organizations", "counterpart_countries", "topics"),
-        pk=pk,
+        pk,
     )
+    if agreement is None:
+        return redirect_to_login(request.get_full_path())
     engagements = agreement.engagements.visible_to(user).select_related("city").order_by("-start_date")[:50]
-    history, history_truncated = history_entries(agreement)
+    history, history_truncated = history_for(agreement, user)
     return render(
         request,
         "engagements/agreement_detail.html",
         {
             "agreement": agreement,
+            "show_people": people,
             "may_change": can(user, Action.CHANGE, agreement),
             "engagements": engagements,
             "history": history,

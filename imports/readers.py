@@ -26,6 +26,8 @@ from typing import IO
 
 from django.conf import settings
 
+from utilities.csv import unguard
+
 # The csv module's own default: beyond it a cell is reported, not silently cut.
 MAX_CELL_CHARS = 131_072
 # The csv module would raise on a longer field and stop the whole file; let it read any cell so
@@ -33,7 +35,6 @@ MAX_CELL_CHARS = 131_072
 csv.field_size_limit(2**31 - 1)
 
 JSON_BUFFER_LIMIT = 32 * 1024 * 1024
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _SNIFF_BYTES = 64 * 1024
 
 
@@ -76,12 +77,6 @@ def normalise_column(name) -> str:
 
 def shorten(value: str, limit: int = 200) -> str:
     return value if len(value) <= limit else f"{value[:limit]}… ({len(value):,} characters)"
-
-
-def unguard(text: str) -> str:
-    """Undo the `'` that CSV exports put before a cell a spreadsheet would take for a formula
-    (`'=SUM(...)`), so an exported file imports back as it was."""
-    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_PREFIXES else text
 
 
 def check_cell(column: str, text: str, problems: list) -> str:

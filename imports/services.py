@@ -31,8 +31,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.policy import home_city_ids, is_admin
+from utilities.sqlbulk import among, insert_values
 
-from .kinds import CREATED, KINDS, UNCHANGED, UPDATED, Candidate, Kind, among, insert_values
+from .kinds import CREATED, KINDS, UNCHANGED, UPDATED, Candidate, Kind
 from .models import ImportJob, ImportRowError, ImportSeenKey
 from .readers import FileUnreadable, SourceRow, detect_format, open_reader
 from .rows import ImportContext, RowReader

@@ -1,16 +1,16 @@
-import csv
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
+
+from utilities.csv import csv_response
 
 from .exports import MODELS, export_rows, exportable
 from .forms import ImportForm
 from .kinds import KINDS
 from .models import ImportJob
-from .services import create_job, error_report_rows, may_import_at_all, spreadsheet_safe
+from .services import create_job, error_report_rows, may_import_at_all
 
 ERRORS_ON_PAGE = 200
 
@@ -58,23 +58,10 @@ def job_page(request, pk: int):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_download(rows, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines():
-        # A byte-order mark so Excel reads the file as UTF-8.
-        yield "\ufeff"
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+def _csv_download(rows, filename: str):
+    """`rows` is the header, then the records."""
+    rows = iter(rows)
+    return csv_response(filename, next(rows), rows)
 
 
 @login_required
@@ -86,8 +73,7 @@ def errors_csv(request, pk: int):
 @login_required
 def export_csv(request, kind: str):
     """The caller's records in the import format, every cell spreadsheet-safe; the importer
-    removes the guarding quote again, so the file imports back unchanged."""
+    removes the guarding quote again (`utilities.csv.unguard`), so the file imports back unchanged."""
     if kind not in MODELS:
         raise Http404
-    rows = ([spreadsheet_safe(cell) for cell in row] for row in export_rows(exportable(request.user, kind), kind))
-    return _csv_download(rows, f"{kind}-import-format.csv")
+    return _csv_download(export_rows(exportable(request.user, kind), kind), f"{kind}-import-format.csv")

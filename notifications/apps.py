@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = "Notifications"
+
+    def ready(self):
+        from . import subscribers
+
+        subscribers.connect()

@@ -1,6 +1,6 @@
 from django import forms
 
-from .services import email_kinds_for
+from .preferences import email_kinds_for
 
 
 class EmailPreferencesForm(forms.Form):

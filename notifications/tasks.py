@@ -1,4 +1,4 @@
-"""Celery jobs: event triggers enqueued on commit by the engagement services, the scans beat
+"""Celery jobs: event triggers enqueued when the write path's events arrive (`subscribers`), the scans beat
 runs (entries stored in the database, editable in the admin), and email delivery with retries.
 
 Every job takes ids and may run twice: creation and sending are claimed in the database.
@@ -10,7 +10,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from . import services
+from . import delivery, digests, scans, triggers
 
 # A daily scan gives thousands of notices: a few hundred emails a job keeps the number of
 # messages (each ~1.5 ms to publish) small, and a job still takes seconds, not minutes.
@@ -19,7 +19,7 @@ EMAILS_PER_JOB = 500
 
 def enqueue_emails(notification_ids) -> None:
     """Send the new notifications' emails in chunks, once the rows are committed."""
-    chunks = [list(chunk) for chunk in services.chunked(list(notification_ids), EMAILS_PER_JOB)]
+    chunks = [list(chunk) for chunk in delivery.chunked(list(notification_ids), EMAILS_PER_JOB)]
     if chunks:
         transaction.on_commit(lambda: _publish(chunks))
 
@@ -31,16 +31,16 @@ def _publish(chunks: list[list[int]]) -> None:
             deliver_emails.apply_async((chunk,), producer=producer)
 
 
-@shared_task(name="notifications.engagement_changed")
-def engagement_changed(engagement_id: int) -> int:
-    ids = services.notify_engagement_alert(engagement_id)
+@shared_task(name="notifications.engagements_changed")
+def engagements_changed(engagement_ids: list[int]) -> int:
+    ids = [notice for engagement_id in engagement_ids for notice in triggers.notify_engagement_alert(engagement_id)]
     enqueue_emails(ids)
     return len(ids)
 
 
 @shared_task(name="notifications.review_added")
 def review_added(review_id: int) -> int:
-    ids = services.notify_review(review_id)
+    ids = triggers.notify_review(review_id)
     enqueue_emails(ids)
     return len(ids)
 
@@ -50,7 +50,7 @@ def run_daily_scan(today=None) -> list[int]:
     Returns the ids of the new notices whose emails were enqueued. One transaction: one commit
     to wait for, and the emails are published once both scans' notices are there."""
     with transaction.atomic():
-        ids = services.scan_expiring_agreements(today) + services.scan_follow_ups(today)
+        ids = scans.scan_expiring_agreements(today) + scans.scan_follow_ups(today)
         enqueue_emails(ids)
     return ids
 
@@ -62,14 +62,14 @@ def daily_scan() -> int:
 
 @shared_task(name="notifications.weekly_digest")
 def weekly_digest() -> int:
-    ids = services.send_weekly_digests()
+    ids = digests.send_weekly_digests()
     enqueue_emails(ids)
     return len(ids)
 
 
 @shared_task(name="notifications.sweep_emails")
 def sweep_emails() -> int:
-    ids = services.sweep_emails()
+    ids = delivery.sweep_emails()
     enqueue_emails(ids)
     return len(ids)
 
@@ -84,6 +84,6 @@ def backoff_seconds(retries: int) -> float:
 def deliver_emails(self, notification_ids: list[int]) -> None:
     """Email these notifications; retry only the ones the mail server refused. Each record
     counts its attempts and is marked failed after the last one, which ends the retries."""
-    failed = services.deliver_emails(notification_ids)
+    failed = delivery.deliver_emails(notification_ids)
     if failed:
         raise self.retry(args=[failed], countdown=backoff_seconds(self.request.retries))

@@ -6,10 +6,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import services
 from .emails import home_timezone
 from .forms import EmailPreferencesForm
+from .inbox import mark_read as mark_notifications_read
 from .models import Notification
+from .preferences import email_preferences, set_email_preferences
 
 PAGE_SIZE = 50
 
@@ -39,7 +40,7 @@ def inbox(request):
 @require_POST
 def mark_read(request, pk):
     notification = get_object_or_404(Notification.objects.inbox(request.user), pk=pk)
-    services.mark_read(user=request.user, notification_ids=[notification.pk])
+    mark_notifications_read(user=request.user, notification_ids=[notification.pk])
     if request.htmx:
         notification.refresh_from_db()
         return render(request, "notifications/_notification.html", {"notification": notification})
@@ -49,21 +50,21 @@ def mark_read(request, pk):
 @login_required
 @require_POST
 def mark_all_read(request):
-    changed = services.mark_read(user=request.user)
+    changed = mark_notifications_read(user=request.user)
     messages.success(request, f"Marked {changed} notification{'s' if changed != 1 else ''} read.")
     return _back(request)
 
 
 @login_required
 def preferences(request):
-    current = services.email_preferences(request.user)
+    current = email_preferences(request.user)
     form = EmailPreferencesForm(
         request.POST or None,
         user=request.user,
         initial={"emailed_kinds": [kind for kind, on in current.items() if on]},
     )
     if request.method == "POST" and form.is_valid():
-        services.set_email_preferences(user=request.user, emailed_kinds=form.cleaned_data["emailed_kinds"])
+        set_email_preferences(user=request.user, emailed_kinds=form.cleaned_data["emailed_kinds"])
         messages.success(request, "Your email preferences are saved.")
         return redirect("notifications:preferences")
     return render(request, "notifications/preferences.html", {"form": form})

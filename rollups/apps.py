@@ -5,3 +5,13 @@ class RollupsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "rollups"
     verbose_name = "Rollups"
+
+    def ready(self):
+        # Engagement stats and list totals read the tallies instead of counting rows, wherever
+        # they can answer (engagements cannot import rollups, which reads engagements).
+        from engagements.stats import use_fast_counts
+
+        from .counts import engagement_count
+        from .stats import count_from_tallies
+
+        use_fast_counts(counts=count_from_tallies, total=engagement_count)

@@ -1,8 +1,9 @@
 """Counts kept beside the records they count, so exact totals do not need a scan of a million rows.
 
-PostgreSQL keeps them: statement-level triggers on the engagements table add each insert, update
-and delete (COPY, raw SQL and bulk writes included) to the counts within the same transaction, so
-they are exact at every commit. Other databases have no triggers here, and readers count rows.
+PostgreSQL keeps them: statement-level triggers on the engagements table (all of them, as they
+are now, in `rollups/triggers.py`) add each insert, update and delete (COPY, raw SQL and bulk
+writes included) to the counts within the same transaction, so they are exact at every commit.
+Other databases have no triggers here, and readers count rows.
 """
 
 from django.db import models

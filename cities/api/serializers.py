@@ -4,8 +4,8 @@ from rest_framework import serializers
 
 from accounts.policy import is_home_city
 from cities.models import City, Country, InternationalAffairsOffice, Network, NetworkMembership, Organization, Topic
-from diplomacy.serializers import KeyListField, LabelField, OptionalLabelField, StrictModelSerializer, as_drf_error
-from engagements.services import resolve_relations
+from cities.selectors import resolve_relations
+from utilities.serializers import KeyListField, LabelField, OptionalLabelField, StrictModelSerializer, as_drf_error
 
 HOME_CITY_ONLY = "You may only record this for your home cities."
 

@@ -4,7 +4,7 @@ from rest_framework import mixins
 from cities import services
 from cities.filters import CityFilterSet, MembershipFilterSet, OfficeFilterSet, OrganizationFilterSet
 from cities.models import City, Country, InternationalAffairsOffice, Network, NetworkMembership, Organization, Topic
-from diplomacy.restapi import ApiViewSet, CreateMixin, DestroyMixin, PartialUpdateMixin
+from utilities.api import ApiViewSet, CreateMixin, DestroyMixin, PartialUpdateMixin
 
 from .serializers import (
     CitySerializer,

@@ -14,7 +14,7 @@ from collections import defaultdict
 from django.db import connection
 from rest_framework import serializers
 
-from accounts.policy import may_see
+from accounts.policy import may_see, reads_people
 from cities.models import City
 from engagements.models import Engagement, Participant
 
@@ -73,7 +73,9 @@ def page_rows(queryset):
 def represent(rows: list[dict], serializer, user) -> list[dict]:
     """The page's records as the serializer would give them; `serializer` is an
     `EngagementSerializer` with the request's context (its fields format the values)."""
-    related = _read_related([row["id"] for row in rows])
+    # Participants are people's data: read only for those who may see them.
+    related = _read_related([row["id"] for row in rows], RELATED if reads_people(user) else RELATIONS)
+    related.setdefault("participants", {})
     people = related["participants"]
     for record_id, group in people.items():
         people[record_id] = [dict(zip(PARTICIPANT_COLUMNS, values, strict=True)) for values in group]
@@ -118,11 +120,12 @@ def _city_label(row: dict, prefix: str) -> str | None:
     return City.format_label(row[f"{prefix}__name"], row[f"{prefix}__subdivision"], row[f"{prefix}__country_id"])
 
 
-def _read_related(ids: list[int]) -> dict[str, dict[int, list]]:
+def _read_related(ids: list[int], names) -> dict[str, dict[int, list]]:
     """`{relation: {engagement id: [related key or participant columns, ...]}}` for the page."""
+    names = tuple(names)
     if not ids:
-        return {name: {} for name in RELATED}
-    statements = [_related_sql(connection.vendor, name, len(ids)) for name in RELATED]
+        return {name: {} for name in names}
+    statements = [_related_sql(connection.vendor, name, len(ids)) for name in names]
     with connection.cursor() as cursor:
         if _batches_statements():
             # One round trip for the six reads: each costs the database less than the trip.
@@ -136,7 +139,7 @@ def _read_related(ids: list[int]) -> dict[str, dict[int, list]]:
                 cursor.execute(statement, ids)
                 results.append(cursor.fetchall())
     related = {}
-    for name, rows in zip(RELATED, results, strict=True):
+    for name, rows in zip(names, results, strict=True):
         grouped = related[name] = defaultdict(list)
         for record_id, *values in rows:
             grouped[record_id].append(values[0] if len(values) == 1 else values)

@@ -12,7 +12,9 @@ from cities.api.serializers import (
     check_home_city,
 )
 from cities.models import City
-from diplomacy.serializers import (
+from engagements.models import Agreement, Engagement, FollowUp, Participant, Review
+from engagements.services import RELATION_FIELDS, resolve_relations
+from utilities.serializers import (
     IdListField,
     KeyListField,
     LabelField,
@@ -20,8 +22,6 @@ from diplomacy.serializers import (
     StrictModelSerializer,
     as_drf_error,
 )
-from engagements.models import Agreement, Engagement, FollowUp, Participant, Review
-from engagements.services import RELATION_FIELDS, resolve_relations
 
 
 class VisibleRecordField(serializers.PrimaryKeyRelatedField):

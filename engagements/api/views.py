@@ -7,15 +7,15 @@ from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.policy import Action
+from accounts.policy import Action, visible_prefetch
 from cities.api.views import CITY_COLUMNS_DEFERRED
 from cities.models import City
-from diplomacy.restapi import ApiViewSet, CreateMixin, DestroyMixin, PartialUpdateMixin, UpdateMixin
 from engagements import services
 from engagements.filters import AgreementFilterSet, EngagementFilterSet, FollowUpFilterSet
-from engagements.models import Engagement, FollowUp, Review
+from engagements.models import Engagement, FollowUp, Participant, Review
+from engagements.pagination import EngagementPagination
 from engagements.stats import GROUP_BY_CHOICES, count_engagements
-from rollups.pagination import EngagementPagination
+from utilities.api import ApiViewSet, CreateMixin, DestroyMixin, PartialUpdateMixin, UpdateMixin
 
 from . import listing
 from .serializers import AgreementSerializer, EngagementSerializer, FollowUpSerializer, ReviewSerializer
@@ -152,7 +152,7 @@ class EngagementViewSet(VersionedRecordViewSet):
             .get_queryset()
             .select_related("location_city", "agreement")
             .defer(*(f"location_city__{c}" for c in CITY_COLUMNS_DEFERRED))
-            .prefetch_related("participants")
+            .prefetch_related(visible_prefetch("participants", Participant, self.request.user))
             .order_by("-start_date", "-pk")
         )
 

@@ -2,6 +2,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from imports import services
@@ -28,8 +29,11 @@ JOB_WITH_ERRORS = inline_serializer(
 @extend_schema_view(retrieve=extend_schema(responses=JOB_WITH_ERRORS))
 class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The caller's import jobs (an admin's: everyone's). POST a file to start one; poll the job
-    for its progress and report."""
+    for its progress and report. Who may import what is checked by the import service."""
 
+    # Not the policy's record permission (the default): a job is created by an upload, not a write
+    # of the record itself, and the queryset already shows each caller only their jobs.
+    permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
     filterset_fields = ["kind", "status", "dry_run"]
     ordering_fields = ["created_at"]

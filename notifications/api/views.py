@@ -1,9 +1,10 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from .. import services
+from ..inbox import mark_read
 from ..models import Notification
 from .filters import NotificationFilter
 from .serializers import NotificationSerializer
@@ -12,6 +13,8 @@ from .serializers import NotificationSerializer
 class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The caller's own notifications, newest first; anyone else's answer 404."""
 
+    # The inbox queryset is the whole rule: one's own notifications, nobody else's.
+    permission_classes = [IsAuthenticated]
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilter
     ordering_fields = ["created_at"]
@@ -25,6 +28,6 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
         notification = self.get_object()
-        services.mark_read(user=request.user, notification_ids=[notification.pk])
+        mark_read(user=request.user, notification_ids=[notification.pk])
         notification.refresh_from_db()
         return Response(self.get_serializer(notification).data)

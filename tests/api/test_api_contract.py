@@ -13,9 +13,9 @@ from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
 from accounts.services import issue_token
-from diplomacy.restapi import MAX_BODY_BYTES
 from engagements.models import Engagement
 from tests import factories
+from utilities.api import MAX_BODY_BYTES
 
 NAMES = ["São Paulo", "Zürich", "北京", "Kraków"]
 

@@ -11,11 +11,12 @@ from django.core.files.base import ContentFile
 from cities.models import Country, Organization, Topic
 from engagements.models import Engagement
 from engagements.services import save_engagement
+from engagements.write_path import write_path
 from imports import services
-from imports.kinds import among, insert_values
 from imports.models import ImportJob, ImportSeenKey
 from imports.services import create_job, resume_stalled_jobs, run_job
 from tests import factories
+from utilities.sqlbulk import among, insert_values
 
 from .helpers import errors_of
 
@@ -114,7 +115,8 @@ def _import_both_files(owner) -> tuple[dict, list, list]:
 
 
 def _forget_everything() -> None:
-    Engagement.objects.all().delete()
+    with write_path():
+        Engagement.objects.all().delete()
     Engagement.history.all().delete()
 
 

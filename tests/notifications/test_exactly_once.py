@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from diplomacy.celery import app as celery_app
-from notifications import services, tasks
+from notifications import delivery, scans, tasks
 from notifications.models import EmailState, Notification
 from tests import factories
 
@@ -93,10 +93,10 @@ def test_an_unreachable_mail_server_marks_the_email_failed_after_the_last_attemp
 
 
 def test_delivering_the_same_notifications_again_sends_nothing_more(expiring_agreement, smtp_server):
-    ids = services.scan_expiring_agreements()
+    ids = scans.scan_expiring_agreements()
 
-    assert services.deliver_emails(ids) == []
-    assert services.deliver_emails(ids) == []
+    assert delivery.deliver_emails(ids) == []
+    assert delivery.deliver_emails(ids) == []
 
     assert len(smtp_server.messages) == 1
 
@@ -150,9 +150,9 @@ def test_two_workers_delivering_the_same_emails_send_each_once(city_a, smtp_serv
     factories.UserFactory(username="alice", role="staff", home_cities=[city_a])
     for n in range(20):
         factories.AgreementFactory(city=city_a, expires_on=timezone.localdate() + dt.timedelta(days=n))
-    ids = services.scan_expiring_agreements()
+    ids = scans.scan_expiring_agreements()
 
-    run_concurrently(lambda: services.deliver_emails(ids), workers=2)
+    run_concurrently(lambda: delivery.deliver_emails(ids), workers=2)
 
     assert len(smtp_server.messages) == 20
     assert Notification.objects.filter(email_state=EmailState.SENT, email_attempts=1).count() == 20
@@ -167,7 +167,7 @@ def test_an_email_that_cannot_be_built_is_marked_failed_and_the_others_still_go(
         factories.AgreementFactory(
             city=city_a, title=f"In {days}", expires_on=timezone.localdate() + dt.timedelta(days)
         )
-    ids = services.scan_expiring_agreements()
+    ids = scans.scan_expiring_agreements()
     real_build = emails.build_email
 
     def broken_for_one(notification, **kwargs):
@@ -175,9 +175,9 @@ def test_an_email_that_cannot_be_built_is_marked_failed_and_the_others_still_go(
             raise ValueError("template bug")
         return real_build(notification, **kwargs)
 
-    monkeypatch.setattr(services, "build_email", broken_for_one)
+    monkeypatch.setattr(delivery, "build_email", broken_for_one)
 
-    assert services.deliver_emails(ids) == []
+    assert delivery.deliver_emails(ids) == []
 
     broken, fine = Notification.objects.get(pk=ids[0]), Notification.objects.get(pk=ids[1])
     assert (broken.email_state, broken.email_error) == (EmailState.FAILED, "ValueError: template bug")

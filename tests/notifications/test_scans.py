@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.policy import Action, can
-from notifications import services
+from notifications import scans
 from notifications.models import EmailPreference, EmailState, Kind, Notification
 from tests import factories
 
@@ -18,7 +18,7 @@ def test_expiry_notices_say_when_and_carry_their_notice(staff_a, city_a):
     for days in (0, 1, 7, 30, 90):
         factories.AgreementFactory(city=city_a, title=f"Accord {days}", expires_on=TODAY + dt.timedelta(days=days))
 
-    services.scan_expiring_agreements(today=TODAY)
+    scans.scan_expiring_agreements(today=TODAY)
 
     notices = {n.agreement.title: n for n in Notification.objects.filter(kind=Kind.AGREEMENT_EXPIRING)}
     assert {title: n.title for title, n in notices.items()} == {
@@ -52,7 +52,7 @@ def test_follow_up_notices_name_the_first_line_of_the_description(staff_a, city_
     factories.FollowUpFactory(engagement=engagement, assignee=staff_a, description="Late", due_on=TODAY)
     factories.FollowUpFactory(engagement=engagement, assignee=staff_a, description="Later", due_on=dt.date(2026, 5, 2))
 
-    services.scan_follow_ups(today=TODAY)
+    scans.scan_follow_ups(today=TODAY)
 
     notices = {n.follow_up.description: n for n in Notification.objects.select_related("follow_up")}
     for description, line in descriptions.items():
@@ -74,7 +74,7 @@ def test_only_notices_that_want_an_email_are_returned(staff_a, colleague_a, city
     factories.FollowUpFactory(engagement=engagement, assignee=staff_a, due_on=TODAY + dt.timedelta(days=1))
     EmailPreference.objects.create(user=staff_a, kind=Kind.FOLLOW_UP_DUE, email=False)
 
-    emailed = services.scan_expiring_agreements(today=TODAY) + services.scan_follow_ups(today=TODAY)
+    emailed = scans.scan_expiring_agreements(today=TODAY) + scans.scan_follow_ups(today=TODAY)
 
     states = {(n.recipient.username, n.kind): n.email_state for n in Notification.objects.all()}
     assert states == {
@@ -105,8 +105,8 @@ def test_notices_go_to_exactly_those_the_policy_lets_see_the_record(city_a, city
                     assert can(user, Action.VIEW, agreement)
                     expected.add((user.username, f"agreement:{agreement.pk}"))
 
-    services.scan_expiring_agreements(today=TODAY)
-    services.scan_follow_ups(today=TODAY)
+    scans.scan_expiring_agreements(today=TODAY)
+    scans.scan_follow_ups(today=TODAY)
 
     assert set(Notification.objects.values_list("recipient__username", "object_key")) == expected
 
@@ -115,8 +115,8 @@ def test_the_scans_take_the_same_number_of_statements_for_one_notice_or_many(cit
     def statements():
         Notification.objects.all().delete()
         with CaptureQueriesContext(connection) as queries:
-            services.scan_expiring_agreements(today=TODAY)
-            services.scan_follow_ups(today=TODAY)
+            scans.scan_expiring_agreements(today=TODAY)
+            scans.scan_follow_ups(today=TODAY)
         return len(queries)
 
     engagement = factories.EngagementFactory(city=city_a)
@@ -136,11 +136,11 @@ def test_the_scans_take_the_same_number_of_statements_for_one_notice_or_many(cit
 
 def test_a_colleague_who_joins_later_is_told_once_and_the_others_are_not_told_again(staff_a, city_a):
     agreement = factories.AgreementFactory(city=city_a, expires_on=TODAY + dt.timedelta(days=20))
-    services.scan_expiring_agreements(today=TODAY)
+    scans.scan_expiring_agreements(today=TODAY)
     newcomer = factories.UserFactory(username="nina", role="staff", home_cities=[city_a])
 
-    emailed = services.scan_expiring_agreements(today=TODAY + dt.timedelta(days=1))
-    services.scan_expiring_agreements(today=TODAY + dt.timedelta(days=2))
+    emailed = scans.scan_expiring_agreements(today=TODAY + dt.timedelta(days=1))
+    scans.scan_expiring_agreements(today=TODAY + dt.timedelta(days=2))
 
     notices = Notification.objects.filter(agreement=agreement)
     assert sorted(notices.values_list("recipient__username", "period")) == [

@@ -11,7 +11,7 @@ from django_celery_beat.models import PeriodicTask
 from diplomacy.celery import app
 from engagements.models import Review
 from engagements.services import add_review
-from notifications import services, tasks
+from notifications import delivery, scans, tasks
 from notifications.models import EmailState, Kind, Notification
 from tests import factories
 
@@ -64,7 +64,7 @@ def test_the_inbox_shows_times_in_the_users_city_zone(client, staff_a):
 @pytest.fixture
 def pending_notification(staff_a, city_a):
     factories.AgreementFactory(city=city_a, expires_on=timezone.localdate() + dt.timedelta(days=7))
-    [pk] = services.scan_expiring_agreements()
+    [pk] = scans.scan_expiring_agreements()
     return Notification.objects.get(pk=pk)
 
 
@@ -79,7 +79,7 @@ def test_the_sweep_sends_an_email_whose_job_was_lost(pending_notification, djang
 
 
 def test_the_sweep_leaves_a_fresh_email_to_its_own_job(pending_notification):
-    assert services.sweep_emails() == []
+    assert delivery.sweep_emails() == []
 
 
 def test_the_sweep_gives_up_on_an_email_a_dead_worker_left_half_sent(pending_notification):
@@ -87,7 +87,7 @@ def test_the_sweep_gives_up_on_an_email_a_dead_worker_left_half_sent(pending_not
         email_state=EmailState.SENDING, email_attempted_at=timezone.now() - dt.timedelta(hours=2)
     )
 
-    assert services.sweep_emails() == []
+    assert delivery.sweep_emails() == []
 
     pending_notification.refresh_from_db()
     assert pending_notification.email_state == EmailState.FAILED

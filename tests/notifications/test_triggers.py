@@ -1,14 +1,16 @@
 """Each trigger reaches the right people, and only them (SPEC §6 Notifications)."""
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
 from cities.models import WatchedCountry
-from engagements.services import add_review, save_engagement, save_follow_up
-from notifications import services, tasks
+from engagements.services import add_review, save_agreement, save_engagement, save_follow_up
+from notifications import scans, tasks, triggers
+from notifications.digests import send_weekly_digests
 from notifications.models import EmailState, Kind, Notification
 from tests import factories
 
@@ -63,10 +65,13 @@ def test_watch_list_counterpart_alerts_liaisons(staff_a, liaison_ca, django_capt
 def test_ordinary_engagement_alerts_nobody_and_enqueues_nothing(
     staff_a, foreign_city, liaison_ca, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with (
+        mock.patch.object(tasks.engagements_changed, "delay") as enqueued,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         log_engagement(staff_a, staff_a.home_cities.get(), counterpart_cities=[foreign_city])
 
-    assert callbacks == []
+    enqueued.assert_not_called()
     assert not Notification.objects.exists()
 
 
@@ -77,7 +82,7 @@ def test_a_changed_engagement_alerts_again_but_the_same_version_only_once(
         engagement = log_engagement(staff_a, staff_a.home_cities.get(), federal_coordination_requested=True)
     with django_capture_on_commit_callbacks(execute=True):
         save_engagement(actor=staff_a, engagement=engagement, data={"start_date": dt.date(2026, 9, 21)})
-    tasks.engagement_changed.delay(engagement.pk)  # a redelivered job for the current version
+    tasks.engagements_changed.delay([engagement.pk])  # a redelivered job for the current version
 
     titles = list(Notification.objects.order_by("pk").values_list("title", flat=True))
     assert [t.split(":")[0] for t in titles] == [
@@ -108,7 +113,7 @@ def test_a_review_reaches_an_author_who_no_longer_works_for_the_city(staff_a, li
     engagement = factories.EngagementFactory(city=city_b, created_by=staff_a, visibility="internal")
     review = add_review(reviewer=liaison, engagement=engagement, decision="acknowledged")
 
-    services.notify_review(review.pk)
+    triggers.notify_review(review.pk)
 
     assert recipients(Kind.REVIEW) == {"alice"}
 
@@ -121,7 +126,7 @@ def test_expiring_agreements_reach_the_owning_city_staff_at_the_notice_now_due(s
         factories.AgreementFactory(city=city_a, title=f"In {days} days", expires_on=TODAY + dt.timedelta(days=days))
     factories.AgreementFactory(city=city_a, title="Terminated", status="terminated", expires_on=TODAY)
 
-    services.scan_expiring_agreements(today=TODAY)
+    scans.scan_expiring_agreements(today=TODAY)
 
     notices = Notification.objects.filter(kind=Kind.AGREEMENT_EXPIRING)
     assert {n.agreement.title: n.data["notice_days"] for n in notices} == {
@@ -137,7 +142,7 @@ def test_each_expiry_notice_is_sent_once_over_a_daily_schedule(staff_a, city_a):
     agreement = factories.AgreementFactory(city=city_a, expires_on=TODAY + dt.timedelta(days=95))
 
     for day in range(100):
-        services.scan_expiring_agreements(today=TODAY + dt.timedelta(days=day))
+        scans.scan_expiring_agreements(today=TODAY + dt.timedelta(days=day))
 
     notices = Notification.objects.filter(agreement=agreement).order_by("created_at", "pk")
     assert [n.data["notice_days"] for n in notices] == [90, 30, 7]
@@ -146,11 +151,10 @@ def test_each_expiry_notice_is_sent_once_over_a_daily_schedule(staff_a, city_a):
 
 def test_a_renewed_agreement_is_announced_again_for_its_new_date(staff_a, city_a):
     agreement = factories.AgreementFactory(city=city_a, expires_on=TODAY + dt.timedelta(days=20))
-    services.scan_expiring_agreements(today=TODAY)
-    agreement.expires_on = TODAY + dt.timedelta(days=60)
-    agreement.save()
+    scans.scan_expiring_agreements(today=TODAY)
+    save_agreement(actor=staff_a, agreement=agreement, data={"expires_on": TODAY + dt.timedelta(days=60)})
 
-    services.scan_expiring_agreements(today=TODAY + dt.timedelta(days=30))
+    scans.scan_expiring_agreements(today=TODAY + dt.timedelta(days=30))
 
     assert Notification.objects.filter(agreement=agreement).count() == 2
 
@@ -181,7 +185,7 @@ def test_a_follow_up_due_tomorrow_reaches_its_assignee_only(staff_a, colleague_a
         done_at=dt.datetime(2026, 5, 30, tzinfo=dt.UTC),
     )
 
-    services.scan_follow_ups(today=TODAY)
+    scans.scan_follow_ups(today=TODAY)
 
     [notice] = Notification.objects.all()
     assert (notice.recipient, notice.kind) == (colleague_a, Kind.FOLLOW_UP_DUE)
@@ -193,7 +197,7 @@ def test_an_overdue_follow_up_is_announced_once(staff_a, city_a):
     )
 
     for day in range(5):
-        services.scan_follow_ups(today=TODAY + dt.timedelta(days=day))
+        scans.scan_follow_ups(today=TODAY + dt.timedelta(days=day))
 
     assert list(Notification.objects.filter(follow_up=follow_up).order_by("pk").values_list("kind", flat=True)) == [
         Kind.FOLLOW_UP_DUE,
@@ -207,7 +211,7 @@ def test_completing_a_follow_up_stops_the_overdue_notice(staff_a, city_a):
     )
     save_follow_up(actor=staff_a, follow_up=follow_up, data={"done_at": dt.datetime(2026, 5, 31, tzinfo=dt.UTC)})
 
-    services.scan_follow_ups(today=TODAY)
+    scans.scan_follow_ups(today=TODAY)
 
     assert not Notification.objects.exists()
 
@@ -229,7 +233,7 @@ def week_of_activity(city_a, city_b, staff_a, liaison):
 
 
 def test_the_weekly_digest_covers_each_liaisons_portfolio(liaison, liaison_ca, liaison_ny, week_of_activity):
-    services.send_weekly_digests()
+    send_weekly_digests()
 
     digests = {n.recipient.username: n.data for n in Notification.objects.filter(kind=Kind.WEEKLY_DIGEST)}
     assert set(digests) == {"lena", "carla"}  # New York had nothing to report
@@ -244,9 +248,9 @@ def test_the_weekly_digest_covers_each_liaisons_portfolio(liaison, liaison_ca, l
 
 def test_the_weekly_digest_is_sent_once_per_week(liaison_ca, week_of_activity):
     monday = timezone.now() - dt.timedelta(days=timezone.now().weekday())
-    services.send_weekly_digests(now=monday)
-    services.send_weekly_digests(now=monday)  # beat fired twice
-    services.send_weekly_digests(now=monday + dt.timedelta(days=2))  # same ISO week, run by hand
+    send_weekly_digests(now=monday)
+    send_weekly_digests(now=monday)  # beat fired twice
+    send_weekly_digests(now=monday + dt.timedelta(days=2))  # same ISO week, run by hand
 
     assert Notification.objects.filter(recipient=liaison_ca, kind=Kind.WEEKLY_DIGEST).count() == 1
 
@@ -259,7 +263,7 @@ def test_the_weekly_digest_reads_in_a_fixed_number_of_queries(
     # 1 liaisons, 2 home cities, 3 portfolio states, 4 new engagements, 5 flags, 6 agreements
     # expiring, 7 email opt-outs, 8 the insert inside 9-10 its savepoint.
     with django_assert_num_queries(10):
-        services.send_weekly_digests()
+        send_weekly_digests()
     assert Notification.objects.filter(kind=Kind.WEEKLY_DIGEST).count() == 7
 
 

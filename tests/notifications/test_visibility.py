@@ -6,7 +6,7 @@ import datetime as dt
 from django.core import mail
 
 from engagements.services import add_review, save_engagement
-from notifications import services
+from notifications import delivery, scans, triggers
 from notifications.models import EmailState, Kind, Notification
 from tests import factories
 
@@ -22,7 +22,7 @@ def test_no_follow_up_reminder_about_another_citys_restricted_engagement(city_a,
         due_on=TODAY + dt.timedelta(days=1),
     )
 
-    assert services.scan_follow_ups(today=TODAY) == []
+    assert scans.scan_follow_ups(today=TODAY) == []
     assert not Notification.objects.exists()
 
 
@@ -32,7 +32,7 @@ def test_no_review_notice_to_a_former_author_who_cannot_see_the_restricted_engag
     engagement = factories.EngagementFactory(city=city_b, created_by=staff_a, visibility="restricted")
     review = add_review(reviewer=liaison, engagement=engagement, decision="flagged")
 
-    services.notify_review(review.pk)
+    triggers.notify_review(review.pk)
 
     assert set(Notification.objects.values_list("recipient__username", flat=True)) == {"bob"}
 
@@ -40,7 +40,7 @@ def test_no_review_notice_to_a_former_author_who_cannot_see_the_restricted_engag
 def test_restricted_engagements_still_alert_liaisons(staff_a, city_a, liaison_ca):
     engagement = factories.EngagementFactory(city=city_a, visibility="restricted", federal_coordination_requested=True)
 
-    services.notify_engagement_alert(engagement.pk)
+    triggers.notify_engagement_alert(engagement.pk)
 
     assert Notification.objects.get().recipient == liaison_ca
 
@@ -48,10 +48,10 @@ def test_restricted_engagements_still_alert_liaisons(staff_a, city_a, liaison_ca
 def test_a_record_made_restricted_before_the_email_goes_out_is_not_emailed_or_listed(city_a, staff_a, staff_b, client):
     engagement = factories.EngagementFactory(city=city_a, visibility="internal", title="Sensitive visit")
     factories.FollowUpFactory(engagement=engagement, assignee=staff_b, due_on=TODAY + dt.timedelta(days=1))
-    ids = services.scan_follow_ups(today=TODAY)
+    ids = scans.scan_follow_ups(today=TODAY)
     save_engagement(actor=staff_a, engagement=engagement, data={"visibility": "restricted"})
 
-    assert services.deliver_emails(ids) == []
+    assert delivery.deliver_emails(ids) == []
 
     notification = Notification.objects.get()
     assert notification.email_state == EmailState.SKIPPED
@@ -67,7 +67,7 @@ def test_email_preferences_turn_off_the_email_but_not_the_inbox(staff_a, city_a,
     assert response.status_code == 302
     factories.AgreementFactory(city=city_a, expires_on=TODAY + dt.timedelta(days=7))
 
-    assert services.scan_expiring_agreements(today=TODAY) == []  # nothing to email
+    assert scans.scan_expiring_agreements(today=TODAY) == []  # nothing to email
 
     notification = Notification.objects.get()
     assert notification.email_state == EmailState.SKIPPED
@@ -78,6 +78,6 @@ def test_a_recipient_without_an_email_address_still_gets_the_notification(city_a
     factories.UserFactory(username="noemail", email="", role="staff", home_cities=[city_a])
     factories.AgreementFactory(city=city_a, expires_on=TODAY + dt.timedelta(days=7))
 
-    services.scan_expiring_agreements(today=TODAY)
+    scans.scan_expiring_agreements(today=TODAY)
 
     assert Notification.objects.get().email_state == EmailState.SKIPPED

@@ -73,8 +73,8 @@ def test_an_alert_job_redelivered_after_a_refused_email_ends_with_one_notificati
             },
         )
     # The broker delivers the same job again, twice.
-    tasks.engagement_changed.delay(engagement.pk)
-    tasks.engagement_changed.delay(engagement.pk)
+    tasks.engagements_changed.delay([engagement.pk])
+    tasks.engagements_changed.delay([engagement.pk])
 
     smtp_worker.wait_until(
         lambda: Notification.objects.filter(email_state=EmailState.SENT).exists() and idle(smtp_worker),

@@ -11,9 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from benchmarks.scale import delete_scale_records, seed_scale
 from engagements import services
 from engagements.models import Engagement
-from engagements.scale import delete_scale_records, seed_scale
+from engagements.write_path import write_path
 from rollups.models import EngagementCount
 from tests import factories
 
@@ -74,6 +75,7 @@ def test_counts_stay_exact_through_random_service_writes(cities, admin_user):
     assert sum(rollup_counts().values()) == len(records) > 0
 
 
+@write_path()  # the triggers must hold for writes that bypass the services too
 def test_counts_stay_exact_through_bulk_and_raw_writes(cities):
     factories.EngagementFactory.create_batch(5, city=cities[0], visibility="public")
     Engagement.objects.bulk_create(

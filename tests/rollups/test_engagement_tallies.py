@@ -13,13 +13,14 @@ from django.db import connection, transaction
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
+from benchmarks.scale import delete_scale_records, seed_scale
 from cities.models import Country
 from dashboards.selectors import Dashboard
 from engagements import services
 from engagements.filters import EngagementFilterSet
 from engagements.models import Engagement
-from engagements.scale import delete_scale_records, seed_scale
 from engagements.stats import GROUP_BY_CHOICES, count_engagements
+from engagements.write_path import write_path
 from rollups import tallies
 from rollups.counts import engagement_count
 from rollups.models import CityEngagementTally, EngagementTally
@@ -123,6 +124,7 @@ def test_tallies_stay_exact_through_random_service_writes(cities, world, admin_u
     assert sum(row.count for row in EngagementTally.objects.filter(dimension="kind")) == len(records) > 0
 
 
+@write_path()  # the triggers must hold for writes that bypass the services too
 def test_tallies_stay_exact_through_bulk_and_raw_writes(cities, world):
     topics = Engagement.topics.through
     countries = Engagement.counterpart_countries.through
@@ -371,6 +373,7 @@ def test_concurrent_writers_queue_instead_of_deadlocking(city_a, city_b):
 
 
 @pytest.mark.django_db(transaction=True)
+@write_path()  # the triggers must hold for writes that bypass the services too
 def test_an_edit_of_uncounted_columns_takes_no_writer_lock(city_a):
     engagement = factories.EngagementFactory(city=city_a)
 

@@ -6,9 +6,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import F
 
+from benchmarks.scale import delete_scale_records, scale_records, seed_scale
 from engagements import services
 from engagements.models import Agreement, Engagement
-from engagements.scale import delete_scale_records, scale_records, seed_scale
 from tests import factories
 
 

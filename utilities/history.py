@@ -2,23 +2,41 @@
 
 Reads a fixed number of queries whatever the length of the history: the history rows, one query
 per many-to-many field for its rows, and one per related model for the labels.
+
+It knows no policy of its own: the caller says which versions the reader may see (`versions`),
+through which querysets related records are labelled (`related`: a record left out of it is
+shown as empty, so its name never shows, nor whether it exists) and whether the reader may see who
+made each change (`show_people`).
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from django.apps import apps
 from django.db import models
+from django.db.models import Q, QuerySet
 
 HIDDEN_FIELDS = {"version", "is_demo", "created_by", "id"}
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 HISTORY_LIMIT = 30
 
 
-def history_entries(record, limit: int = HISTORY_LIMIT) -> tuple[list[dict], bool]:
+def history_entries(
+    record,
+    *,
+    related: Callable[[type[models.Model]], QuerySet] | None = None,
+    show_people: bool = True,
+    versions: Q | None = None,
+    limit: int = HISTORY_LIMIT,
+) -> tuple[list[dict], bool]:
     """The newest `limit` entries, newest first, and whether older ones were left out."""
     model = type(record)
     history_model = record.history.model
-    rows = list(record.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1])
+    related = related or (lambda related_model: related_model._default_manager.all())
+    history = record.history.filter(versions or Q())
+    if show_people:
+        history = history.select_related("history_user")
+    rows = list(history.order_by("-history_date", "-history_id")[: limit + 1])
     truncated = len(rows) > limit
     history_ids = [row.history_id for row in rows]
 
@@ -46,14 +64,14 @@ def history_entries(record, limit: int = HISTORY_LIMIT) -> tuple[list[dict], boo
             wanted[field.related_model].add(target_id)
         m2m_values[field.name] = {history_id: frozenset(per_row[history_id]) for history_id in history_ids}
 
-    for related, ids in wanted.items():
-        labels[related] = {pk: str(obj) for pk, obj in related._default_manager.in_bulk(ids).items()}
+    for related_model, ids in wanted.items():
+        labels[related_model] = {pk: str(obj) for pk, obj in related(related_model).in_bulk(ids).items()}
 
     def show(field, value):
         if value is None or value == "":
             return "—"
         if field.is_relation:
-            return labels.get(field.related_model, {}).get(value, f"(removed #{value})")
+            return labels.get(field.related_model, {}).get(value, "—")
         if field.choices:
             return str(dict(field.flatchoices).get(value, value))
         if isinstance(value, bool):
@@ -61,7 +79,8 @@ def history_entries(record, limit: int = HISTORY_LIMIT) -> tuple[list[dict], boo
         return str(value)
 
     def show_set(field, ids):
-        names = sorted(labels.get(field.related_model, {}).get(pk, f"(removed #{pk})") for pk in ids)
+        found = labels.get(field.related_model, {})
+        names = sorted(found[pk] for pk in ids if pk in found)
         return "; ".join(names) or "—"
 
     entries = []
@@ -70,17 +89,18 @@ def history_entries(record, limit: int = HISTORY_LIMIT) -> tuple[list[dict], boo
         changes = []
         if row.history_type == "~" and previous is not None:
             for field in fields:
-                old, new = getattr(previous, field.attname), getattr(row, field.attname)
+                old, new = show(field, getattr(previous, field.attname)), show(field, getattr(row, field.attname))
                 if old != new:
-                    changes.append({"label": _label(field), "old": show(field, old), "new": show(field, new)})
+                    changes.append({"label": _label(field), "old": old, "new": new})
             for field in m2m_fields:
-                old, new = m2m_values[field.name][previous.history_id], m2m_values[field.name][row.history_id]
+                old = show_set(field, m2m_values[field.name][previous.history_id])
+                new = show_set(field, m2m_values[field.name][row.history_id])
                 if old != new:
-                    changes.append({"label": _label(field), "old": show_set(field, old), "new": show_set(field, new)})
+                    changes.append({"label": _label(field), "old": old, "new": new})
         entries.append(
             {
                 "when": row.history_date,
-                "who": row.history_user.display_name() if row.history_user else "the system",
+                "who": (row.history_user.display_name() if row.history_user else "the system") if show_people else "",
                 "action": ACTIONS.get(row.history_type, row.history_type),
                 "changes": changes,
             }

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import get_error_detail
 
-from cities.filterfields import MAX_ID
+from .filterfields import MAX_ID
 
 # Text fields without a database limit still get one here, so a megabyte of "summary" is a 400.
 MAX_TEXT_LENGTH = 20_000

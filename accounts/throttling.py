@@ -1,8 +1,10 @@
+"""How often an API caller may ask (DRF's DEFAULT_THROTTLE_CLASSES)."""
+
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.models import Role
-from accounts.policy import role_of
+from .models import Role
+from .policy import role_of
 
 
 class PartnerRateThrottle(SimpleRateThrottle):

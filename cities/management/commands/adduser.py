@@ -1,3 +1,7 @@
+"""`manage.py adduser`: a user with their role, home cities and portfolio. It lives here rather
+than in accounts because it reads city references, and accounts, the bottom domain layer, imports
+no other app."""
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 

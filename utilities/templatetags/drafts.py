@@ -20,4 +20,6 @@ def saved_drafts(context):
     session = getattr(request, "session", None)
     if session is None or SESSION_KEY not in session:
         return ""
-    return format_html_join("", '<meta name="saved-draft" content="{}">', ((path,) for path in session.pop(SESSION_KEY)))
+    return format_html_join(
+        "", '<meta name="saved-draft" content="{}">', ((path,) for path in session.pop(SESSION_KEY))
+    )

@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from engagements.scale import delete_scale_records, scale_records, seed_scale
+from benchmarks.scale import delete_scale_records, scale_records, seed_scale
 
 
 class Command(BaseCommand):

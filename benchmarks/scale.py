@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from cities.models import City, Topic
-
-from .models import Agreement, Engagement, FollowUp, Participant, Review, Visibility
+from engagements.models import Agreement, Engagement, FollowUp, Participant, Review, Visibility
+from engagements.write_path import write_path
 
 EXTERNAL_ID_PREFIX = "scale-"
 CHUNK_ROWS = 50_000
@@ -454,6 +454,8 @@ def scale_records():
     )
 
 
+# Load data for benchmarks, written straight into the tables: it enters the write path itself.
+@write_path()
 @transaction.atomic
 def delete_scale_records() -> int:
     """Remove everything an earlier `seed_scale` wrote; returns how many records went."""
@@ -473,6 +475,7 @@ def delete_scale_records() -> int:
     return removed
 
 
+@write_path()
 @transaction.atomic
 def seed_scale(*, engagements: int, agreements: int, seed: int, use_copy: bool | None = None) -> Report:
     """Write `agreements` agreements and `engagements` engagements drawn with `seed`."""

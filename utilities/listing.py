@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
-from diplomacy.csv_export import streaming_csv_response
+from utilities.csv import csv_response
 
 PAGE_SIZE = 50
 
@@ -38,7 +38,7 @@ def list_page(
     rows = filterset.qs if filterset.is_valid() else queryset.none()
     if request.GET.get("format") == "csv":
         records = (dict(zip(csv_header, csv_row(row), strict=True)) for row in rows.iterator(chunk_size=2000))
-        return streaming_csv_response(csv_name, csv_header, records)
+        return csv_response(csv_name, csv_header, records)
     paginator = Paginator(rows, PAGE_SIZE)
     try:
         page = paginator.page(request.GET.get("page") or 1)

@@ -1,8 +1,10 @@
-"""What every API resource shares: the access policy applied to requests, strict query strings,
-bounded bodies, `?expand=`, `?format=csv` streaming and the error responses the schema promises.
+"""What every API resource shares: strict query strings, bounded bodies, `?expand=`, `?format=csv`
+streaming and the error responses the schema promises.
 
-Resources subclass `ApiViewSet` and declare their queryset, serializer and filterset; the
-decisions themselves stay in `accounts.policy`.
+Resources subclass `ApiViewSet` and declare their queryset, serializer and filterset. Who may do
+what is not decided here: the permission class in REST_FRAMEWORK's DEFAULT_PERMISSION_CLASSES
+(`accounts.permissions.PolicyPermission`) asks the access policy, through the two hooks
+`get_write_model` and `get_object_action`.
 """
 
 import re
@@ -14,13 +16,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, status, viewsets
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
-from accounts.policy import Action, can, writes_any
-
-from .csv_export import csv_lines, streaming_csv_response
+from .csv import csv_lines, csv_response
 from .serializers import as_drf_error
 
 # JSON bodies larger than this are refused before parsing (imports upload files elsewhere).
@@ -67,32 +66,11 @@ class CSVRenderer(BaseRenderer):
         return "".join(csv_lines(header, rows)).encode("utf-8")
 
 
-class PolicyPermission(BasePermission):
-    """Signed-in callers read what their querysets show them. A create needs a role that writes
-    this kind of record at all; a change needs `can` on the record itself: a record the caller
-    sees but may not change is a 403 (one they cannot see was already a 404)."""
-
-    def has_permission(self, request, view):
-        if not (request.user and request.user.is_authenticated):
-            return False
-        if request.method in SAFE_METHODS or getattr(view, "detail", False):
-            # A write to one record is judged on that record, after it is found: a record the
-            # caller cannot see must answer 404 whatever their role.
-            return True
-        return writes_any(request.user, view.get_write_model())
-
-    def has_object_permission(self, request, view, obj):
-        if request.method in SAFE_METHODS:
-            return True
-        return can(request.user, view.get_object_action(), obj)
-
-
 class ApiViewSet(viewsets.GenericViewSet):
     """A resource of the API. Subclasses set `queryset` (or `get_queryset`, scoped to the caller),
     `serializer_class`, `filterset_class`, `http_method_names` and `csv_filename` (enables
-    `?format=csv` on the list)."""
+    `?format=csv` on the list). Permission comes from REST_FRAMEWORK's default, the access policy."""
 
-    permission_classes = [PolicyPermission]
     # The API speaks JSON; form encodings would only be a second, less strict way in.
     parser_classes = [JSONParser]
     filter_backends = [FilterBackend]
@@ -105,10 +83,12 @@ class ApiViewSet(viewsets.GenericViewSet):
     requested_expand: tuple[str, ...] = ()
 
     def get_write_model(self):
+        """The model a write to the list (a create) makes a record of."""
         return self.get_queryset().model
 
-    def get_object_action(self) -> Action:
-        return Action.DELETE if self.action == "destroy" else Action.CHANGE
+    def get_object_action(self) -> str:
+        """What a write to one record does to it, as the access policy names actions."""
+        return "delete" if self.action == "destroy" else "change"
 
     # --- the request ------------------------------------------------------------------------
 
@@ -194,7 +174,7 @@ class ApiViewSet(viewsets.GenericViewSet):
         serializer = self.get_serializer_class()(context={**self.get_serializer_context(), "expand": ()})
         header = list(serializer.fields)
         rows = (serializer.to_representation(obj) for obj in queryset.iterator(chunk_size=500))
-        return streaming_csv_response(self.csv_filename, header, rows)
+        return csv_response(self.csv_filename, header, rows)
 
     def handle_exception(self, exc):
         if isinstance(exc, DjangoValidationError):

@@ -1,3 +1,5 @@
+"""Pages every deployment has whatever its domain: the health check."""
+
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
