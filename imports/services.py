@@ -392,17 +392,9 @@ def resume_stalled_jobs(*, stale_after: float | None = None) -> list[int]:
 
 # --- reading the report ---------------------------------------------------------------------------
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value) -> str:
-    """A cell a spreadsheet program will show as text, never run as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
-
-
 def error_report_rows(job: ImportJob) -> Iterator[list[str]]:
     yield ["row", "column", "value", "message"]
     errors = job.row_errors.order_by("row", "id").values_list("row", "column", "value", "message")
     for row, column, value, message in errors.iterator(chunk_size=2000):
-        yield [str(row), spreadsheet_safe(column), spreadsheet_safe(value), spreadsheet_safe(message)]
+        # The CSV writer guards every cell against formulas.
+        yield [str(row), column, value, message]
