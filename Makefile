@@ -28,12 +28,17 @@ setup: $(VENV)/.runtime node_modules/.installed
 
 setup-dev: $(VENV)/.dev node_modules/.installed
 
+# A checkout's own settings, written once: `python manage.py ...` typed in this checkout then
+# runs as `make run` does (DEBUG on, a key of its own). Production sets its environment instead.
+.env:
+	printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
+
 # Runs the app with demo data on the embedded default: SQLite under var/ and a Celery worker
 # on a file-system broker, all in this terminal. Ctrl-C stops everything.
-run: setup
-	DEBUG=1 $(BIN)/python manage.py migrate --no-input -v0
-	DEBUG=1 $(BIN)/python manage.py seed_demo
-	DEBUG=1 ./scripts/run-embedded $(HOST) $(PORT)
+run: setup .env
+	$(BIN)/python manage.py migrate --no-input -v0
+	$(BIN)/python manage.py seed_demo
+	./scripts/run-embedded $(HOST) $(PORT)
 
 test: setup-dev
 	./scripts/run-tests

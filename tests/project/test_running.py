@@ -23,7 +23,12 @@ def production_env(**extra):
     # Test-only switches (browser tests allow sync database calls) must not reach production checks.
     excluded = {"DJANGO_SETTINGS_MODULE", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {key: value for key, value in os.environ.items() if key not in excluded}
-    env.update(DEBUG="0", SECRET_KEY="x" * 30 + "production-like-secret-0123456789", ALLOWED_HOSTS="diplomacy.example.gov")
+    env.update(
+        DEBUG="0",
+        SECRET_KEY="x" * 30 + "production-like-secret-0123456789",
+        ALLOWED_HOSTS="diplomacy.example.gov",
+        ENV_FILE="",  # a checkout's .env (make run writes one) is not production
+    )
     env.update(extra)
     return env
 
@@ -56,6 +61,30 @@ def test_compose_file_parses_and_runs_one_beat():
     beats = [name for name, spec in services.items() if "beat" in " ".join(map(str, spec.get("command", [])))]
     assert beats == ["beat"]
     assert "noeviction" in services["redis"]["command"]
+
+
+def test_compose_runs_migrations_first_behind_a_proxy_with_shared_uploads():
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose is not installed (.ci/run installs Debian's package)")
+    result = subprocess.run(
+        ["docker-compose", "-f", "docker-compose.yml", "config"], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "SECRET_KEY": "s", "ALLOWED_HOSTS": "example.gov"},
+    )
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
+    assert services["migrate"]["command"][-2:] == ["migrate", "--no-input"]
+    # Only the proxy is published; gunicorn is reached through it alone.
+    published = {name for name, spec in services.items() if spec.get("ports")}
+    assert published == {"proxy"}
+    assert "reverse_proxy web:8000" in (ROOT / "deploy" / "Caddyfile").read_text()
+    # The web process and the workers see the same uploaded files.
+    def sources(name):  # docker-compose 1 prints "source:target:mode", 2 a mapping
+        return {v["source"] if isinstance(v, dict) else v.split(":")[0] for v in services[name].get("volumes", [])}
+
+    mounts = {name: sources(name) for name in ("web", "worker")}
+    assert "media" in mounts["web"] & mounts["worker"]
 
 
 def test_each_compose_service_command_exists_in_the_project():
