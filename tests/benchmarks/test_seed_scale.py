@@ -154,3 +154,12 @@ def test_the_command_refuses_to_add_a_second_run_unless_told_to_replace_it(world
 def test_the_command_explains_missing_reference_data(db):
     with pytest.raises(CommandError, match="seed_demo"):
         call_command("seed_scale", "--engagements", "10")
+
+
+@pytest.mark.postgres
+def test_the_command_leaves_the_planner_statistics_fresh(world):
+    call_command("seed_scale", "--engagements", "300", "--agreements", "30", "--seed", "3")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [Engagement._meta.db_table])
+        assert cursor.fetchone()[0] >= 300
