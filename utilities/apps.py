@@ -2,7 +2,10 @@ from django.apps import AppConfig
 
 
 class UtilitiesConfig(AppConfig):
-    """Installed only for its template tags (`{% load drafts %}`); it has no models."""
+    """Installed for its template tags (`{% load drafts %}`) and system checks; it has no models."""
 
     name = "utilities"
     verbose_name = "Utilities"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers them)
