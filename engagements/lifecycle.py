@@ -1,0 +1,123 @@
+"""The agreement lifecycle (SPEC §8.3): `last_activity_on`, lapsed and dormant agreements.
+
+`last_activity_on` is derived: the latest `start_date` of a non-cancelled engagement linked to the
+agreement, or of the same city with one of the agreement's counterpart cities (planned ones
+count: a visit being prepared is activity). `refresh_last_activity` recomputes it set-wise, for
+some agreements (after a write, from the compliance app's subscriber) or all of them (the daily
+scan, which also catches what a deleted engagement or a moved link changed), and writes only
+the rows whose value differs.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from utilities.sqlbulk import among
+
+from .models import Agreement, Engagement
+from .write_path import write_path
+
+DORMANT_AFTER_YEARS = 3
+LAPSING_STATUSES = list(Agreement.LAPSING_STATUSES)
+
+
+def lapsed_q(today: dt.date) -> Q:
+    return Q(status__in=LAPSING_STATUSES, expires_on__lt=today)
+
+
+def dormant_q(today: dt.date) -> Q:
+    """No engagement under it or with its counterparts for three years (or ever)."""
+    try:
+        since = today.replace(year=today.year - DORMANT_AFTER_YEARS)
+    except ValueError:  # 29 February
+        since = today.replace(year=today.year - DORMANT_AFTER_YEARS, day=28)
+    return Q(last_activity_on__isnull=True) | Q(last_activity_on__lt=since)
+
+
+def agreements_touched_by(engagement_ids: Iterable[int]) -> list[int]:
+    """The agreements whose `last_activity_on` these engagements may change: those they are
+    linked to, and those of their city sharing a counterpart city with them."""
+    ids = sorted(set(engagement_ids))
+    if not ids:
+        return []
+    linked = among(Engagement.objects.filter(agreement__isnull=False), "id", ids).values_list("agreement_id", flat=True)
+    # (home city, counterpart city) pairs the engagements met, then the agreements of those home
+    # cities with those counterparts: two statements for a chunk of ten thousand engagements.
+    pairs = set(
+        among(Engagement.counterpart_cities.through.objects.all(), "engagement_id", ids).values_list(
+            "engagement__city_id", "city_id"
+        )
+    )
+    candidates = Agreement.counterpart_cities.through.objects.filter(
+        city_id__in={counterpart for _, counterpart in pairs}, agreement__city_id__in={home for home, _ in pairs}
+    ).values_list("agreement_id", "agreement__city_id", "city_id")
+    shared = (
+        {agreement for agreement, home, counterpart in candidates if (home, counterpart) in pairs} if pairs else set()
+    )
+    return sorted({*linked, *shared})
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def refresh_last_activity(agreement_ids: Iterable[int] | None = None) -> int:
+    """Recompute `last_activity_on` of these agreements (all when None); returns how many changed.
+    One statement: the latest dates are grouped in one pass over the engagements (a hash join,
+    not a lookup per agreement), and only differing rows are written."""
+    ids = None if agreement_ids is None else sorted(set(agreement_ids))
+    if ids == []:
+        return 0
+    quote = connection.ops.quote_name
+    agreement, engagement = _table(Agreement), _table(Engagement)
+    agreement_cities = _table(Agreement.counterpart_cities.through)
+    engagement_cities = _table(Engagement.counterpart_cities.through)
+    postgres = connection.vendor == "postgresql"
+    params: list = []
+    only_linked = only_shared = only_target = ""
+    if ids is not None:
+        if postgres:
+            only_linked, only_shared, only_target = (
+                "AND e.agreement_id = ANY(%s)",
+                "AND ac.agreement_id = ANY(%s)",
+                "AND a.id = ANY(%s)",
+            )
+            params = [ids, ids, ids]
+        else:
+            marks = ", ".join(["%s"] * len(ids))
+            only_linked = f"AND e.agreement_id IN ({marks})"
+            only_shared = f"AND ac.agreement_id IN ({marks})"
+            only_target = f"AND a.id IN ({marks})"
+            params = ids * 3
+    distinct = "IS DISTINCT FROM" if postgres else "IS NOT"
+    cancelled = Engagement.Status.CANCELLED.value
+    # Table names come from the models' metadata; values are parameters (or the status constant).
+    sql = f"""
+        WITH activity AS (
+            SELECT e.agreement_id AS agreement_id, e.start_date AS day
+              FROM {engagement} e
+             WHERE e.agreement_id IS NOT NULL AND e.status <> '{cancelled}' {only_linked}
+            UNION ALL
+            SELECT ac.agreement_id, e.start_date
+              FROM {agreement_cities} ac
+              JOIN {agreement} a2 ON a2.id = ac.agreement_id
+              JOIN {engagement_cities} ec ON ec.city_id = ac.city_id
+              JOIN {engagement} e ON e.id = ec.engagement_id AND e.city_id = a2.city_id
+             WHERE e.status <> '{cancelled}' {only_shared}
+        ),
+        latest AS (
+            SELECT a.id AS agreement_id, MAX(activity.day) AS day
+              FROM {agreement} a LEFT JOIN activity ON activity.agreement_id = a.id
+             WHERE TRUE {only_target}
+             GROUP BY a.id
+        )
+        UPDATE {agreement} SET {quote("last_activity_on")} = latest.day
+          FROM latest
+         WHERE {agreement}.id = latest.agreement_id
+           AND {agreement}.{quote("last_activity_on")} {distinct} latest.day
+    """  # noqa: S608
+    with write_path(), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
