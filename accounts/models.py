@@ -53,3 +53,17 @@ class PortfolioState(models.Model):
 
     def __str__(self):
         return self.subdivision
+
+
+class FormSubmission(models.Model):
+    """A create form's one-time token, claimed by the first submission that carries it: the same
+    form sent again (a double click, a retried request) finds the record the first one made
+    rather than making another. The unique token is the claim; the record is named by path."""
+
+    token = models.UUIDField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    record_url = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return str(self.token)

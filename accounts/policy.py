@@ -42,7 +42,10 @@ ENGAGEMENT_CHILD_MODELS = {"engagements.FollowUp", "engagements.Review", "engage
 # City-owned records without a visibility of their own: readable by all, written by city staff.
 CITY_OWNED_MODELS = {"cities.NetworkMembership", "cities.InternationalAffairsOffice"}
 # Reference data: readable by all, written by admins.
-REFERENCE_MODELS = {"cities.Country", "cities.City", "cities.Topic", "cities.Network"}
+REFERENCE_MODELS = {"cities.Country", "cities.City", "cities.Topic", "cities.Network", "compliance.ComplianceRule"}
+# A state law's flag on an agreement or engagement: seen with its record; resolved or waived by
+# the record's city's staff, liaisons and admins.
+COMPLIANCE_FLAG = "compliance.ComplianceFlag"
 
 
 def is_admin(user) -> bool:
@@ -136,6 +139,15 @@ def visible_q(user, prefix: str = "") -> Q:
     return Q(**{visibility: PUBLIC})
 
 
+def compliance_flag_q(user) -> Q:
+    """A filter for compliance flags: a flag follows its record's visibility (SPEC §8.2)."""
+    if reads_everything(user):
+        return Q()
+    return (Q(agreement__isnull=False) & visible_q(user, prefix="agreement__")) | (
+        Q(engagement__isnull=False) & visible_q(user, prefix="engagement__")
+    )
+
+
 def engagement_child_q(user) -> Q:
     """A filter for follow-ups and reviews: internal readers, on engagements they may see."""
     if not reads_internal(user):
@@ -156,6 +168,8 @@ def restrict(queryset, user):
         return queryset if reads_people(user) else queryset.none()
     if label == "cities.WatchedCountry":
         return queryset if reads_internal(user) else queryset.none()
+    if label == COMPLIANCE_FLAG:
+        return queryset.filter(compliance_flag_q(user))
     return queryset
 
 
@@ -237,6 +251,14 @@ def can(user, action: Action | str, obj) -> bool:
     if label == "cities.WatchedCountry":
         return action == Action.VIEW and reads_internal(user)
 
+    if label == COMPLIANCE_FLAG:
+        record = obj.agreement if obj.agreement_id else obj.engagement
+        if not may_see_record(user, record):
+            return False
+        if action == Action.VIEW:
+            return True
+        return action == Action.CHANGE and (role_of(user) == Role.LIAISON or is_home_city(user, record.city_id))
+
     if label in REFERENCE_MODELS:
         return action == Action.VIEW
 
@@ -254,4 +276,6 @@ def writes_any(user, model) -> bool:
         return role == Role.LIAISON
     if label in VISIBILITY_MODELS | CITY_OWNED_MODELS | {"engagements.FollowUp", "cities.Organization"}:
         return role == Role.STAFF
+    if label == COMPLIANCE_FLAG:
+        return role in (Role.STAFF, Role.LIAISON)
     return False

@@ -2,11 +2,12 @@
 
 from collections.abc import Sequence
 
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from knox.models import AuthToken
 
-from .models import PortfolioState, Role, User
+from .models import FormSubmission, PortfolioState, Role, User
 
 # The states, DC and the inhabited territories, as the suffix of their ISO 3166-2 code.
 US_STATES = frozenset(
@@ -54,6 +55,8 @@ def save_user(
     if email is not None:
         user.email = email
     if password is not None:
+        # The same validators as the password change form (AUTH_PASSWORD_VALIDATORS).
+        password_validation.validate_password(password, user)
         user.set_password(password)
     elif created:
         user.set_unusable_password()
@@ -76,3 +79,31 @@ def issue_token(*, user: User) -> str:
 def revoke_tokens(*, user: User) -> int:
     count, _ = AuthToken.objects.filter(user=user).delete()
     return count
+
+
+class AlreadySubmitted(Exception):
+    """The form's token was claimed by an earlier submission; `record_url` is what it made."""
+
+    def __init__(self, record_url: str):
+        super().__init__(record_url)
+        self.record_url = record_url
+
+
+def claim_submission(*, user, token) -> FormSubmission | None:
+    """Claim a create form's one-time token inside the caller's transaction (None without a
+    token). The unique key decides: a concurrent submission of the same token waits here until
+    the first commits, then raises AlreadySubmitted with the first one's record; if the first
+    rolled back (a validation error), the token is free again."""
+    if token is None:
+        return None
+    try:
+        with transaction.atomic():
+            return FormSubmission.objects.create(token=token, user=user)
+    except IntegrityError:
+        earlier = FormSubmission.objects.filter(token=token, user=user).first()
+        raise AlreadySubmitted(earlier.record_url if earlier else "") from None
+
+
+def record_submission(claim: FormSubmission | None, record_url: str) -> None:
+    if claim is not None:
+        FormSubmission.objects.filter(pk=claim.pk).update(record_url=record_url)

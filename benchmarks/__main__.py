@@ -188,6 +188,18 @@ def import_figures(url: str, rows: int, memory_rows: int | None) -> dict:
     return figures
 
 
+def export_figures(url: str) -> dict:
+    """The API's CSV export of every engagement (benchmarks/export_bench.py), rows/s and memory."""
+    output = run_script(url, "benchmarks.export_bench", "--path", "api")
+    return {
+        "rows": int(re.search(r"^export: ([\d,]+) rows", output, re.MULTILINE)[1].replace(",", "")),
+        "rps": float(re.search(r"^export:.*= ([\d,]+) rows/s", output, re.MULTILINE)[1].replace(",", "")),
+        "peak_rss_mb": float(re.search(r"peak RSS ([\d,]+) MB", output)[1].replace(",", "")),
+        "rss_growth_mb": float(re.search(r"\+([\d,]+) MB\)", output)[1].replace(",", "")),
+        "output": output,
+    }
+
+
 def scan_figures(url: str, agreements: int) -> dict:
     if not (ROOT / "benchmarks" / "notification_scans.py").exists():
         return {"missing": "benchmarks/notification_scans.py has not landed"}
@@ -201,6 +213,13 @@ def scan_figures(url: str, agreements: int) -> dict:
         "daily_again_s": float(again[1]) if again else None,
         "output": output,
     }
+
+
+def compliance_figures(url: str, agreements: int) -> dict:
+    output = run_script(url, "benchmarks.compliance_scan", "--agreements", str(agreements))
+    first = re.search(r"^first run.*?:\s+([\d.]+) s", output, re.MULTILINE)
+    daily = re.search(r"^daily run.*?:\s+([\d.]+) s", output, re.MULTILINE)
+    return {"agreements": agreements, "first_s": float(first[1]), "daily_s": float(daily[1]), "output": output}
 
 
 def row(figure: str, value, baseline, ratio, target: str, unit: str = "", ok: bool | None = None) -> dict:
@@ -274,6 +293,30 @@ def summarise(results: dict) -> list[dict]:
         rows.append(
             row(f"API {name} p99 vs p50 (ms)", api["p99_ms"], api["p50_ms"], tail, "<= 3x", ok=at_most(tail, 3))
         )
+    export = results.get("export", {})
+    if "rps" in export:
+        rows.append(
+            row(
+                f"API CSV export, {export['rows']:,} rows (rows/s)",
+                export["rps"],
+                None,
+                None,
+                ">= 20,000",
+                ok=export["rps"] >= 20_000,
+            )
+        )
+        rows.append(
+            row(
+                "API CSV export, RSS growth (MB)",
+                export["rss_growth_mb"],
+                None,
+                None,
+                "<= 100",
+                ok=export["rss_growth_mb"] <= 100,
+            )
+        )
+    elif export:
+        rows.append(row("API CSV export", export.get("error"), None, None, "", ok=False))
     large, small = results.get("large"), results.get("small")
     if large and small:
         for label, big, little in [("/dashboard/", large["dashboard"], small["dashboard"])] + [
@@ -326,6 +369,13 @@ def summarise(results: dict) -> list[dict]:
         )
     elif scan:
         rows.append(row("daily notification scan", scan.get("missing") or scan.get("error"), None, None, "", ok=False))
+    compliance = results.get("compliance", {})
+    if "daily_s" in compliance:
+        label = f"daily compliance and lifecycle scan, {compliance['agreements']:,} agreements (s)"
+        rows.append(row(label, compliance["daily_s"], None, None, "<= 1 s", ok=compliance["daily_s"] <= 1))
+        rows.append(row("  its first run, raising every flag (s)", compliance["first_s"], None, None, "(context)"))
+    elif compliance:
+        rows.append(row("daily compliance scan", compliance.get("error"), None, None, "", ok=False))
     return rows
 
 
@@ -360,6 +410,7 @@ def main() -> None:
     )
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--skip-scan", action="store_true")
+    parser.add_argument("--skip-export", action="store_true", help="Skip the CSV export of the large database.")
     parser.add_argument("--scan-agreements", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10, help="Length of each wrk run.")
     parser.add_argument("--connections", type=int, default=8)
@@ -419,6 +470,20 @@ def main() -> None:
             results["scan"] = scan_figures(small_url, options.scan_agreements)
         except (RuntimeError, TypeError) as error:
             results["scan"] = {"error": str(error)[-500:]}
+
+    if not options.skip_scan:
+        log(f"daily compliance and lifecycle scan over {options.scan_agreements:,} agreements")
+        try:
+            results["compliance"] = compliance_figures(small_url, options.scan_agreements)
+        except (RuntimeError, TypeError) as error:
+            results["compliance"] = {"error": str(error)[-500:]}
+
+    if not options.skip_export:
+        log(f"CSV export of every engagement of the {options.engagements:,} database")
+        try:
+            results["export"] = export_figures(large_url)
+        except (RuntimeError, TypeError) as error:
+            results["export"] = {"error": str(error)[-500:]}
 
     results["seconds"] = time.monotonic() - began
     RESULTS.mkdir(parents=True, exist_ok=True)

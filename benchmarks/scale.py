@@ -163,6 +163,7 @@ AGREEMENT_COLUMNS = [
     "effective_on",
     "expires_on",
     "url",
+    "authorized_by",
 ]
 RELATIONS = ["topics", "counterpart_cities", "counterpart_countries"]
 
@@ -326,6 +327,7 @@ class Generator:
                         signed,
                         expires,
                         "",
+                        "",
                     )
                 )
                 batch.relate(pk, partners, self.universe.topics(rng, self.topic_count.draw(rng)))
@@ -444,6 +446,12 @@ def _reset_sequences(models) -> None:
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"  # noqa: S608 - table names from models
             )
+
+
+def scale_models() -> list:
+    """Every model whose table `seed_scale` fills."""
+    models = [Agreement, Engagement, Participant, FollowUp, Review]
+    return [*models, *(model.history.model for model in models)]
 
 
 def scale_records():

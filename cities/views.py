@@ -29,14 +29,20 @@ from .models import City, InternationalAffairsOffice, Network, NetworkMembership
 from .services import save_membership, save_office, save_organization
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,60}$")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _typed_query(request) -> tuple[str, str]:
-    """The text typed into a picker (sent under its own name, `<field>_query`) or `?q=`."""
+    """The text typed into a picker (sent under its own name, `<field>_query`) or `?q=`, without
+    the control characters no name has (PostgreSQL refuses NUL in a query)."""
     for key, value in request.GET.items():
         if key.endswith(QUERY_SUFFIX) and FIELD_NAME.match(key[: -len(QUERY_SUFFIX)]):
-            return key[: -len(QUERY_SUFFIX)], value.strip()[:200]
-    return "q", request.GET.get("q", "").strip()[:200]
+            return key[: -len(QUERY_SUFFIX)], _printable(value)
+    return "q", _printable(request.GET.get("q", ""))
+
+
+def _printable(value: str) -> str:
+    return CONTROL_CHARACTERS.sub("", value).strip()[:200]
 
 
 def _suggestions(request, results, field, query):

@@ -7,6 +7,8 @@ colour and prints in black and white; the table next to each chart holds the sam
 import datetime as dt
 from dataclasses import dataclass
 
+from utilities.dates import month_label, month_start
+
 LABEL_WIDTH = 190
 BAR_AREA = 290
 VALUE_GAP = 6
@@ -92,14 +94,14 @@ def month_columns(keys: list[str], counts: dict[str, int]) -> dict:
     peak = max((counts.get(key, 0) for key in keys), default=0) or 1
     columns = []
     for index, key in enumerate(keys):
-        date = dt.date.fromisoformat(f"{key}-01")
+        date = month_start(key)
         count = counts.get(key, 0)
         height = round(PLOT_HEIGHT * count / peak, 1)
         x = index * COLUMN_WIDTH + 4
         columns.append(
             Column(
                 key=key,
-                label=date.strftime("%B %Y"),
+                label=month_label(date),
                 month=date.strftime("%b"),
                 # The year is written under January and under the first column only.
                 year=str(date.year) if index == 0 or date.month == 1 else "",

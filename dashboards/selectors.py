@@ -24,6 +24,7 @@ from engagements.models import Agreement, Engagement, Review
 from engagements.stats import city_rows, count_engagements, state_rows
 from rollups.stats import tally_query
 from rollups.tallies import Scope, fetch
+from utilities.dates import month_label, month_start
 
 from .charts import month_keys
 
@@ -46,7 +47,9 @@ def state_label(code: str | None) -> str:
 
 
 def add_months(date: dt.date, months: int) -> dt.date:
-    index = date.year * 12 + date.month - 1 + months
+    """The first day of the month `months` after `date`'s, kept within Python's calendar (a
+    stored date near year 1 or 9999 still renders)."""
+    index = min(max(date.year * 12 + date.month - 1 + months, 12), 9999 * 12 + 11)
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
@@ -182,7 +185,7 @@ class Dashboard:
         if chart == "month":
             counts = {row["key"]: row["count"] for row in self.months}
             return [
-                {"key": key, "label": dt.date.fromisoformat(f"{key}-01").strftime("%B %Y"), "count": counts.get(key, 0)}
+                {"key": key, "label": month_label(month_start(key)), "count": counts.get(key, 0)}
                 for key in self.month_window()
             ]
         if chart == "region":

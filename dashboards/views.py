@@ -24,6 +24,7 @@ from engagements.models import Agreement, Engagement, Review, Visibility
 from engagements.services import add_review
 from engagements.stats import count_engagements
 from utilities.csv import csv_response
+from utilities.dates import month_start
 
 from .charts import horizontal_bars, month_columns, month_keys
 from .selectors import (
@@ -83,7 +84,7 @@ def _drill_query(params: QueryDict, chart: str, key) -> str | None:
         if name in params:
             query.setlist(name, params.getlist(name))
     if chart == "month":
-        first = dt.date.fromisoformat(f"{key}-01")
+        first = month_start(key)
         last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
         query["start_after"], query["start_before"] = first.isoformat(), last.isoformat()
     elif chart in DRILL_FILTERS and key not in (None, ""):
@@ -331,8 +332,8 @@ def city_profile(request, slug: str):
 
 
 def _month_span(months: list[dict]) -> tuple[dt.date, dt.date]:
-    last = dt.date.fromisoformat(f"{months[-1]['key']}-01")
-    first = dt.date.fromisoformat(f"{months[0]['key']}-01")
+    last = month_start(months[-1]["key"])
+    first = month_start(months[0]["key"])
     return max(first, add_months(last, -(MAX_MONTHS_SHOWN - 1))), last
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include(("diplomacy.api_urls", "api"))),
     path("notifications/", include("notifications.urls")),
     path("imports/", include("imports.urls")),
+    path("compliance/", include("compliance.urls")),
     path("", include("engagements.urls")),
     path("", include("cities.urls")),
     # Last: its `cities/<slug>/` must not shadow fixed paths such as `cities/search/`.

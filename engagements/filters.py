@@ -10,10 +10,12 @@ FilterSet is built without a request; with neither, it is an anonymous visitor.
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from accounts.policy import restrict
 from cities.models import Topic
 from utilities.filterfields import (
+    BoundedDateFilter,
     CountryCodeFilter,
     IdFilter,
     SlugListFilter,
@@ -22,6 +24,7 @@ from utilities.filterfields import (
     SubdivisionFilter,
 )
 
+from . import lifecycle
 from .models import Agreement, Engagement, FollowUp, Review, Visibility
 
 
@@ -37,6 +40,11 @@ class CityRecordFilterSet(django_filters.FilterSet):
     counterpart_city = IdFilter(method="filter_counterpart_city", label="Counterpart city (id)")
     visibility = django_filters.ChoiceFilter(choices=Visibility.choices)
     q = django_filters.CharFilter(method="filter_q", max_length=200, label="Title or summary contains")
+    compliance = django_filters.ChoiceFilter(
+        choices=[("open", "Open"), ("resolved", "Resolved"), ("waived", "Waived")],
+        method="filter_compliance",
+        label="Compliance flag (status)",
+    )
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,6 +69,13 @@ class CityRecordFilterSet(django_filters.FilterSet):
     def filter_counterpart_city(self, queryset, name, value):
         return queryset.filter(self._related("counterpart_cities", city_id=value))
 
+    def filter_compliance(self, queryset, name, value):
+        """Records with a compliance flag in this status. The flags are read through their
+        reverse relation (`compliance_flags`): this app does not import the compliance app."""
+        flags = self._meta.model._meta.get_field("compliance_flags").related_model
+        owner = self._meta.model._meta.model_name
+        return queryset.filter(Exists(flags.objects.filter(**{owner: OuterRef("pk")}, status=value)))
+
     def filter_q(self, queryset, name, value):
         value = value.strip()
         if not value:
@@ -71,12 +86,14 @@ class CityRecordFilterSet(django_filters.FilterSet):
 class AgreementFilterSet(CityRecordFilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=Agreement.Kind.choices)
     status = django_filters.MultipleChoiceFilter(choices=Agreement.Status.choices)
-    signed_after = django_filters.DateFilter(field_name="signed_on", lookup_expr="gte")
-    signed_before = django_filters.DateFilter(field_name="signed_on", lookup_expr="lte")
-    expires_after = django_filters.DateFilter(field_name="expires_on", lookup_expr="gte")
-    expires_before = django_filters.DateFilter(field_name="expires_on", lookup_expr="lte")
+    signed_after = BoundedDateFilter(field_name="signed_on", lookup_expr="gte")
+    signed_before = BoundedDateFilter(field_name="signed_on", lookup_expr="lte")
+    expires_after = BoundedDateFilter(field_name="expires_on", lookup_expr="gte")
+    expires_before = BoundedDateFilter(field_name="expires_on", lookup_expr="lte")
+    lapsed = StrictBooleanFilter(method="filter_lapsed", label="Lapsed (active or signed, past its expiry)")
+    dormant = StrictBooleanFilter(method="filter_dormant", label="Dormant (no engagement with its counterparts for 3 years)")
     ordering = StableOrderingFilter(
-        fields=["signed_on", "effective_on", "expires_on", "title", "created_at", "updated_at"]
+        fields=["signed_on", "effective_on", "expires_on", "renewal_due_on", "title", "created_at", "updated_at"]
     )
 
     class Meta:
@@ -95,14 +112,25 @@ class AgreementFilterSet(CityRecordFilterSet):
             "signed_before",
             "expires_after",
             "expires_before",
+            "compliance",
+            "lapsed",
+            "dormant",
         ]
+
+    def filter_lapsed(self, queryset, name, value):
+        lapsed = lifecycle.lapsed_q(timezone.localdate())
+        return queryset.filter(lapsed) if value else queryset.exclude(lapsed)
+
+    def filter_dormant(self, queryset, name, value):
+        dormant = lifecycle.dormant_q(timezone.localdate())
+        return queryset.filter(dormant) if value else queryset.exclude(dormant)
 
 
 class EngagementFilterSet(CityRecordFilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=Engagement.Kind.choices)
     status = django_filters.MultipleChoiceFilter(choices=Engagement.Status.choices)
-    start_after = django_filters.DateFilter(field_name="start_date", lookup_expr="gte")
-    start_before = django_filters.DateFilter(field_name="start_date", lookup_expr="lte")
+    start_after = BoundedDateFilter(field_name="start_date", lookup_expr="gte")
+    start_before = BoundedDateFilter(field_name="start_date", lookup_expr="lte")
     review_status = django_filters.MultipleChoiceFilter(choices=Engagement.ReviewStatus.choices)
     federal_coordination_requested = StrictBooleanFilter()
     agreement = IdFilter(method="filter_agreement", label="Agreement (id)")
@@ -125,6 +153,7 @@ class EngagementFilterSet(CityRecordFilterSet):
             "review_status",
             "federal_coordination_requested",
             "agreement",
+            "compliance",
         ]
 
 
@@ -137,8 +166,8 @@ class FollowUpFilterSet(django_filters.FilterSet):
     city = IdFilter(field_name="engagement__city_id")
     assignee = IdFilter(field_name="assignee_id")
     done = StrictBooleanFilter(field_name="done_at", lookup_expr="isnull", exclude=True)
-    due_after = django_filters.DateFilter(field_name="due_on", lookup_expr="gte")
-    due_before = django_filters.DateFilter(field_name="due_on", lookup_expr="lte")
+    due_after = BoundedDateFilter(field_name="due_on", lookup_expr="gte")
+    due_before = BoundedDateFilter(field_name="due_on", lookup_expr="lte")
     ordering = StableOrderingFilter(fields=["due_on", "done_at"])
 
     class Meta:

@@ -1,6 +1,8 @@
 """The logging forms. They only read and check what was typed; the services in
 `engagements.services` validate against the model, check the policy and write."""
 
+import uuid
+
 from django import forms
 
 from accounts.models import Role, User
@@ -18,6 +20,8 @@ class CityRecordForm(PlainLabels, forms.ModelForm):
     the version the person started editing from."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # A new record's form carries a one-time token: sent twice, it makes one record.
+    submission = forms.UUIDField(widget=forms.HiddenInput, required=False)
     counterpart_cities = CityPickerField(multiple=True, required=False, label="Counterpart cities")
     counterpart_organizations = OrganizationPickerField(
         multiple=True, required=False, label="Counterpart organisations"
@@ -43,6 +47,8 @@ class CityRecordForm(PlainLabels, forms.ModelForm):
         self.fields["title"].widget.attrs.update(autofocus=True)
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
+        else:
+            self.fields["submission"].initial = uuid.uuid4()
 
     def _post_clean(self):
         # The model is validated by the service, against the record as it is in the database
@@ -69,7 +75,7 @@ class CityRecordForm(PlainLabels, forms.ModelForm):
         """The fields where `current` (saved by someone else meanwhile) and this form differ."""
         differences = []
         for name, field in self.fields.items():
-            if name == "version" or name not in self.cleaned_data:
+            if name in ("version", "submission") or name not in self.cleaned_data:
                 continue
             theirs, yours = _comparable(getattr(current, name)), _comparable(self.cleaned_data[name])
             if theirs != yours:
@@ -174,19 +180,24 @@ class AgreementForm(CityRecordForm):
     class Meta:
         model = Agreement
         fields = [
-            "city", "title", "kind", "status", "signed_on", "effective_on", "expires_on",
-            "counterpart_cities", "counterpart_organizations", "topics", "summary", "url", "visibility",
+            "city", "title", "kind", "status", "signed_on", "effective_on", "expires_on", "renewal_due_on",
+            "authorized_by", "counterpart_cities", "counterpart_organizations", "topics", "summary", "url", "visibility",
         ]
-        labels = {"signed_on": "Signed on", "effective_on": "Effective from", "expires_on": "Expires on", "url": "Link to the text"}
+        labels = {
+            "signed_on": "Signed on", "effective_on": "Effective from", "expires_on": "Expires on",
+            "renewal_due_on": "Renewal due on", "authorized_by": "Authorised by", "url": "Link to the text",
+        }
         widgets = {
             "signed_on": DateInput,
             "effective_on": DateInput,
             "expires_on": DateInput,
+            "renewal_due_on": DateInput,
             "summary": forms.Textarea(attrs={"rows": 4}),
         }
 
     SCALARS = (
-        "city", "title", "kind", "status", "signed_on", "effective_on", "expires_on", "summary", "url", "visibility",
+        "city", "title", "kind", "status", "signed_on", "effective_on", "expires_on", "renewal_due_on",
+        "authorized_by", "summary", "url", "visibility",
     )
 
     def clean(self):

@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from cities.models import City, Country, Organization, Topic
+from utilities.dates import date_range_errors
 
 from .querysets import AgreementQuerySet, EngagementQuerySet, FollowUpQuerySet, ReviewQuerySet
 from .write_path import check_write_path
@@ -91,12 +92,20 @@ class Agreement(CityRecord):
     effective_on = models.DateField(null=True, blank=True)
     expires_on = models.DateField(null=True, blank=True)
     url = models.URLField(max_length=500, blank=True)
+    # The lifecycle (SPEC §8.3): when it is due for renewal, what authorised it, and (derived,
+    # kept by `lifecycle.refresh_last_activity`) the latest engagement under it or with its
+    # counterparts.
+    renewal_due_on = models.DateField(null=True, blank=True)
+    authorized_by = models.CharField(
+        max_length=200, blank=True, help_text="What authorised it, e.g. a council resolution number."
+    )
+    last_activity_on = models.DateField(null=True, blank=True, editable=False)
 
     objects = AgreementQuerySet.as_manager()
 
     history = HistoricalRecords(
         m2m_fields=["counterpart_cities", "counterpart_organizations", "named_countries", "topics"],
-        excluded_fields=["updated_at"],
+        excluded_fields=["updated_at", "last_activity_on"],
     )
 
     class Meta:
@@ -119,12 +128,22 @@ class Agreement(CityRecord):
             models.Index(fields=["status", "expires_on"], name="agreement_status_expires_idx"),
             models.Index(fields=["expires_on"], name="agreement_expires_idx"),
             models.Index(fields=["title"], name="agreement_title_idx"),
+            models.Index(fields=["last_activity_on"], name="agreement_last_activity_idx"),
         ]
+
+    LAPSING_STATUSES = ("active", "signed")
+
+    def is_lapsed(self, today) -> bool:
+        """Active or signed, but its expiry date has passed (SPEC §8.3)."""
+        return self.status in self.LAPSING_STATUSES and self.expires_on is not None and self.expires_on < today
 
     def clean(self):
         super().clean()
-        if self.signed_on and self.expires_on and self.expires_on < self.signed_on:
-            raise ValidationError({"expires_on": ["Must be on or after signed_on (the signing date)."]})
+        errors = date_range_errors(self)
+        if self.signed_on and self.expires_on and self.expires_on < self.signed_on and "expires_on" not in errors:
+            errors["expires_on"] = ["Must be on or after signed_on (the signing date)."]
+        if errors:
+            raise ValidationError(errors)
 
 
 class Engagement(CityRecord):
@@ -209,8 +228,11 @@ class Engagement(CityRecord):
 
     def clean(self):
         super().clean()
-        if self.start_date and self.end_date and self.end_date < self.start_date:
-            raise ValidationError({"end_date": ["Must be on or after start_date (the start date)."]})
+        errors = date_range_errors(self)
+        if self.start_date and self.end_date and self.end_date < self.start_date and "end_date" not in errors:
+            errors["end_date"] = ["Must be on or after start_date (the start date)."]
+        if errors:
+            raise ValidationError(errors)
 
 
 class Participant(models.Model):
@@ -256,6 +278,12 @@ class FollowUp(models.Model):
     def __str__(self):
         return self.description[:60]
 
+    def clean(self):
+        super().clean()
+        errors = date_range_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
 
 class Review(models.Model):
     """A liaison's decision on an engagement; the latest one is the engagement's review status."""
@@ -279,3 +307,4 @@ class Review(models.Model):
 
     def __str__(self):
         return f"{self.get_decision_display()} by {self.reviewer}"
+

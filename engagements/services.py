@@ -48,6 +48,8 @@ AGREEMENT_FIELDS = [
     "signed_on",
     "effective_on",
     "expires_on",
+    "renewal_due_on",
+    "authorized_by",
     "summary",
     "url",
     "visibility",

@@ -10,11 +10,12 @@ kind, review status or month-aligned dates for their own dimension): a few hundr
 instead of a million counted. Otherwise, and on SQLite, rows are counted; the answers are the same.
 """
 
-import datetime as dt
 from collections.abc import Callable
 
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncMonth
+
+from utilities.dates import month_key, month_label, month_start
 
 from .models import Engagement
 
@@ -64,7 +65,7 @@ def count_engagements(queryset: QuerySet, group_by: str) -> list[dict]:
             .order_by("month")
         )
         return [
-            {"key": row["month"].strftime("%Y-%m"), "label": row["month"].strftime("%B %Y"), "count": row["count"]}
+            {"key": month_key(row["month"]), "label": month_label(row["month"]), "count": row["count"]}
             for row in rows
         ]
 
@@ -119,8 +120,8 @@ def state_rows(rows) -> list[dict]:
 
 
 def month_row(key: str, count: int) -> dict:
-    month = dt.date.fromisoformat(f"{key}-01")
-    return {"key": month.strftime("%Y-%m"), "label": month.strftime("%B %Y"), "count": count}
+    month = month_start(key)
+    return {"key": month_key(month), "label": month_label(month), "count": count}
 
 
 def _groupable(queryset: QuerySet) -> QuerySet:

@@ -5,6 +5,8 @@ asked of `accounts.policy.can` (a visible record one may not change is a 403); t
 through `engagements.services`.
 """
 
+import itertools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -17,13 +19,26 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.policy import Action, can, history_for, home_city_ids, is_admin, reads_people, visible_prefetch
+from accounts.policy import (
+    Action,
+    can,
+    history_for,
+    home_city_ids,
+    is_admin,
+    is_home_city,
+    reads_people,
+    reviews_engagements,
+    visible_prefetch,
+)
+from accounts.services import AlreadySubmitted, claim_submission, record_submission
 from cities.forms import OrganizationForm
 from cities.models import City, Country, Organization
 from cities.services import save_organization
 from utilities.listing import Column, list_page
 from utilities.templatetags.drafts import mark_saved
 
+from .api.listing import read_related
+from .api.serializers import flags_prefetch
 from .filters import AgreementFilterSet, EngagementFilterSet
 from .forms import (
     AgreementForm,
@@ -70,6 +85,55 @@ def _engagement_csv_row(engagement):
     ]
 
 
+# The list's CSV read as plain rows, in the order of ENGAGEMENT_CSV_HEADER once relations are in.
+_CSV_COLUMNS = (
+    "id", "title", "kind", "status", "city__name", "city__subdivision", "city__country_id", "start_date",
+    "end_date", "location_city_id", "location_city__name", "location_city__subdivision",
+    "location_city__country_id", "venue", "visibility", "federal_coordination_requested", "review_status",
+    "summary", "outcomes",
+)
+_CSV_RELATIONS = ("counterpart_cities", "counterpart_organizations", "counterpart_countries", "topics")
+_CSV_CHUNK = 2000
+
+
+def _engagement_csv_rows(queryset):
+    """The rows `_engagement_csv_row` gives, read without a model instance per record: a
+    server-side cursor of plain rows, and per chunk of rows one read of the relations (as the
+    API list reads them) and of the counterpart cities' labels and organisations' names."""
+    with transaction.atomic(using=queryset.db):
+        rows = queryset.prefetch_related(None).values_list(*_CSV_COLUMNS).iterator(chunk_size=_CSV_CHUNK)
+        while chunk := list(itertools.islice(rows, _CSV_CHUNK)):
+            related = read_related([row[0] for row in chunk], _CSV_RELATIONS, queryset.db)
+            cities, organizations, countries, topics = (related[name] for name in _CSV_RELATIONS)
+            labels = {
+                pk: City.format_label(name, subdivision, country)
+                for pk, name, subdivision, country in City.objects.using(queryset.db)
+                .filter(pk__in={pk for group in cities.values() for pk in group})
+                .values_list("pk", "name", "subdivision", "country_id")
+            }
+            names = dict(
+                Organization.objects.using(queryset.db)
+                .filter(pk__in={pk for group in organizations.values() for pk in group})
+                .values_list("pk", "name")
+            )
+            for (
+                pk, title, kind, status, city_name, city_subdivision, city_country, start_date, end_date,
+                location_id, location_name, location_subdivision, location_country, venue, visibility,
+                federal, review_status, summary, outcomes,
+            ) in chunk:
+                yield [
+                    pk, title, kind, status, City.format_label(city_name, city_subdivision, city_country),
+                    start_date, end_date,
+                    City.format_label(location_name, location_subdivision, location_country) if location_id else "",
+                    venue,
+                    "; ".join(labels[city] for city in cities.get(pk, ())),
+                    "; ".join(names[organization] for organization in organizations.get(pk, ())),
+                    "; ".join(countries.get(pk, ())),
+                    "; ".join(topics.get(pk, ())),
+                    visibility, federal, review_status, summary, outcomes,
+                ]
+
+
 @login_required
 def engagement_list(request):
     user = request.user
@@ -93,6 +157,7 @@ def engagement_list(request):
         csv_name="engagements.csv",
         csv_header=ENGAGEMENT_CSV_HEADER,
         csv_row=_engagement_csv_row,
+        csv_rows=_engagement_csv_rows,
         context={"may_log": may_log_records(user), **filter_choices(request)},
     )
 
@@ -185,6 +250,7 @@ def engagement_detail(request, pk):
             "counterpart_organizations",
             "counterpart_countries",
             "topics",
+            flags_prefetch(),
         ),
         pk,
     )
@@ -210,8 +276,20 @@ def engagement_detail(request, pk):
             "follow_up_form": FollowUpForm(engagement=engagement) if may_add_follow_up else None,
             "history": history,
             "history_truncated": history_truncated,
+            **_compliance_context(user, engagement),
         },
     )
+
+
+def _compliance_context(user, record) -> dict:
+    """The record's flags (prefetched through `compliance_flags`: this app does not import the
+    compliance app) and whether `user` may resolve or waive them: the record's city's staff,
+    liaisons and admins (SPEC §8.2)."""
+    return {
+        "flags": list(record.compliance_flags.all()),
+        "may_decide": is_home_city(user, record.city_id) or reviews_engagements(user),
+        "today": timezone.localdate(),
+    }
 
 
 def agreement_detail(request, pk):
@@ -222,7 +300,9 @@ def agreement_detail(request, pk):
         request,
         Agreement.objects.visible_to(user)
         .select_related("city", *(["created_by"] if people else []))
-        .prefetch_related("counterpart_cities", "counterpart_organizations", "counterpart_countries", "topics"),
+        .prefetch_related(
+            "counterpart_cities", "counterpart_organizations", "counterpart_countries", "topics", flags_prefetch()
+        ),
         pk,
     )
     if agreement is None:
@@ -239,6 +319,8 @@ def agreement_detail(request, pk):
             "engagements": engagements,
             "history": history,
             "history_truncated": history_truncated,
+            "lapsed": agreement.is_lapsed(timezone.localdate()),
+            **_compliance_context(user, agreement),
         },
     )
 
@@ -293,6 +375,7 @@ def _record_form(request, *, form_class, record, save, template, noun):
         if all(checks):
             try:
                 with transaction.atomic():
+                    claim = claim_submission(user=user, token=form.cleaned_data.get("submission")) if record is None else None
                     data = form.service_data()
                     if wants_org:
                         organization = _inline_organization(user, org_form)
@@ -301,6 +384,10 @@ def _record_form(request, *, form_class, record, save, template, noun):
                     if formset is not None:
                         data["participants"] = participant_data(formset)
                     saved = save(actor=user, data=data, record=record, expected_version=form.cleaned_data.get("version"))
+                    record_submission(claim, reverse(f"{noun}-detail", args=[saved.pk]))
+            except AlreadySubmitted as repeat:
+                messages.info(request, f"This form was already sent: here is the {noun} it logged.")
+                return redirect(repeat.record_url or f"{noun}-list")
             except StaleEdit as stale:
                 conflict = _conflict(form, stale.current)
             except ValidationError as error:

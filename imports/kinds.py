@@ -84,6 +84,9 @@ class _Rollback(Exception):
 
 class Kind:
     name = ""
+    # The models whose tables an import of this kind fills (their statistics are refreshed after a
+    # large one).
+    models: tuple = ()
     columns: list[str] = []
     required: list[str] = []
     # How a row finds the record it updates, in words for the upload page.
@@ -126,6 +129,7 @@ def _differs(instance, data: dict[str, Any]) -> bool:
 
 class CityKind(RowByRowKind):
     name = "cities"
+    models = (City,)
     identity = "geonames_id when given, otherwise country + subdivision + name"
     columns = ["name", "country", "subdivision", "population", "latitude", "longitude", "timezone", "geonames_id"]
     required = ["name", "country"]
@@ -179,6 +183,7 @@ class CityKind(RowByRowKind):
 
 class OrganizationKind(RowByRowKind):
     name = "organizations"
+    models = (Organization,)
     identity = "name + country"
     columns = ["name", "kind", "country", "city", "website"]
     required = ["name", "kind"]
@@ -218,6 +223,7 @@ class OrganizationKind(RowByRowKind):
 
 class MembershipKind(RowByRowKind):
     name = "memberships"
+    models = (NetworkMembership,)
     identity = "network + city + role + joined_on"
     columns = ["network", "city", "role", "joined_on", "left_on", "notes"]
     required = ["network", "city", "role"]
@@ -262,6 +268,10 @@ class CityRecordKind(Kind):
     model: type = None
     key_fields: tuple[str, ...] = ()
     column_of = {"named_countries": "counterpart_countries"}
+
+    @property
+    def models(self) -> tuple:
+        return (self.model, self.model.history.model)
 
     def scalars(self, row: RowReader) -> dict[str, Any]:
         raise NotImplementedError
@@ -365,6 +375,8 @@ class AgreementKind(CityRecordKind):
         "signed_on",
         "effective_on",
         "expires_on",
+        "renewal_due_on",
+        "authorized_by",
         "visibility",
         "url",
         "summary",
@@ -378,11 +390,12 @@ class AgreementKind(CityRecordKind):
             "kind": row.choice("kind", Agreement.Kind, required=True),
             "status": row.choice("status", Agreement.Status, required=True),
         }
-        for name in ("signed_on", "effective_on", "expires_on"):
+        for name in ("signed_on", "effective_on", "expires_on", "renewal_due_on"):
             if row.has(name):
                 data[name] = row.date(name)
-        if row.has("url"):
-            data["url"] = row.text("url")
+        for name in ("url", "authorized_by"):
+            if row.has(name):
+                data[name] = row.text(name)
         return data
 
 

@@ -49,6 +49,8 @@ class ImportJob(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     # Why a job failed as a whole (the file could not be read, the worker gave up).
     message = models.TextField(blank=True)
+    # What the file had that the import ignored (a column the kind does not know), each named once.
+    warnings = models.JSONField(default=list, blank=True)
     total_rows = models.PositiveIntegerField(null=True, blank=True)
     processed_rows = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
@@ -106,6 +108,7 @@ class ImportJob(models.Model):
             "dry_run": self.dry_run,
             "status": self.status,
             "message": self.message,
+            "warnings": self.warnings,
             "total_rows": self.total_rows,
             "processed_rows": self.processed_rows,
             "created": self.created,

@@ -18,6 +18,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,12 @@ MAX_CELL_CHARS = 131_072
 csv.field_size_limit(2**31 - 1)
 
 JSON_BUFFER_LIMIT = 32 * 1024 * 1024
+# No kind has more than twenty columns; a header of thousands is not a file of records, and would
+# cost every row a pass over all of them.
+MAX_COLUMNS = 1000
+# Integers of more digits than this are kept as their text (Python refuses to convert beyond
+# 4,300 digits); the column's own check then reports the row.
+JSON_MAX_INT_DIGITS = 100
 _SNIFF_BYTES = 64 * 1024
 
 
@@ -79,7 +86,26 @@ def shorten(value: str, limit: int = 200) -> str:
     return value if len(value) <= limit else f"{value[:limit]}… ({len(value):,} characters)"
 
 
+def printable(text: str) -> str:
+    """`text` as it can be stored and shown: NUL written `\\0`, a lone surrogate as `\\udXXX`."""
+    return text.replace("\x00", "\\0").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def is_text(text: str) -> bool:
+    """Whether `text` is storable Unicode text: no lone surrogate (JSON can write `"\\ud800"`)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_cell(column: str, text: str, problems: list) -> str:
+    if not is_text(text):
+        problems.append(
+            (column, shorten(printable(text)), "The cell holds an unpaired surrogate (\\ud800-\\udfff), which is not text.")
+        )
+        return ""
     if len(text) > MAX_CELL_CHARS:
         problems.append(
             (column, shorten(text), f"The cell has {len(text):,} characters; the limit is {MAX_CELL_CHARS:,}.")
@@ -97,6 +123,17 @@ def _encoding(handle: IO[bytes]) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     return "utf-8-sig"
+
+
+def check_header(columns: list[str]) -> None:
+    """A header a file of records can have: not too wide, every name text without NUL."""
+    if len(columns) > MAX_COLUMNS:
+        raise FileUnreadable(f"The header names {len(columns):,} columns; the limit is {MAX_COLUMNS:,}.")
+    for index, name in enumerate(columns, start=1):
+        if "\x00" in name or not is_text(name):
+            raise FileUnreadable(
+                f"Column {index} of the header ({shorten(printable(name), 60)}) holds a NUL or non-text character."
+            )
 
 
 def _not_utf8(error: UnicodeDecodeError, where: str) -> FileUnreadable:
@@ -123,15 +160,30 @@ class CsvReader:
         best = max(counts, key=counts.get)
         return best if counts[best] else ","
 
+    def _lines(self) -> Iterator[str]:
+        """The file's lines, each decoded alone, so that a byte that is not UTF-8 fails while the
+        csv reader reads the row that holds it (the row number reported is that row's)."""
+        if self.encoding != "utf-8-sig":
+            text = io.TextIOWrapper(self.handle, encoding=self.encoding, errors="strict", newline="")
+            try:
+                yield from text
+            finally:
+                text.detach()
+            return
+        decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+        for line in self.handle:
+            yield decoder.decode(line)
+        yield decoder.decode(b"", final=True)
+
     def __iter__(self) -> Iterator[SourceRow]:
         self.handle.seek(0)
-        text = io.TextIOWrapper(self.handle, encoding=self.encoding, errors="strict", newline="")
-        reader = csv.reader(text, delimiter=self.delimiter)
+        reader = csv.reader(self._lines(), delimiter=self.delimiter)
         number = 0
         try:
             header = next(reader, None)
             if header is None or not any(cell.strip() for cell in header):
                 raise FileUnreadable("The file is empty: the first row must name the columns.")
+            check_header(header)
             self.columns = [normalise_column(cell) for cell in header]
             number = 1
             for cells in reader:
@@ -140,11 +192,9 @@ class CsvReader:
                 if row is not None:
                     yield row
         except UnicodeDecodeError as error:
-            raise _not_utf8(error, f"near row {number + 1}") from error
+            raise _not_utf8(error, f"in row {number + 1}") from error
         except csv.Error as error:
             raise FileUnreadable(f"The CSV cannot be read at row {number + 1}: {error}.") from error
-        finally:
-            text.detach()
 
     def _row(self, number: int, cells: list[str]) -> SourceRow | None:
         if not any(cell.strip() for cell in cells):
@@ -226,6 +276,7 @@ class XlsxReader:
                 header = next(rows, None)
                 if header is None or not any(_cell_text(cell) for cell in header):
                     raise FileUnreadable(f"The sheet “{sheet.title}” is empty: its first row must name the columns.")
+                check_header([_cell_text(cell) for cell in header])
                 self.columns = [normalise_column(_cell_text(cell)) for cell in header]
                 while self.columns and not self.columns[-1]:
                     self.columns.pop()
@@ -255,11 +306,35 @@ class XlsxReader:
         return SourceRow(number, values, problems)
 
 
+class NotANumber:
+    """`NaN`, `Infinity` or `-Infinity` in a JSON file: Python reads them, RFC 8259 does not."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+def _json_text(value) -> str:
+    try:
+        return json.dumps(value, default=lambda part: getattr(part, "name", str(part)))
+    except (ValueError, RecursionError):
+        return "(a value nested too deeply to show)"
+
+
+def _json_float(text: str):
+    value = float(text)
+    return value if math.isfinite(value) else text
+
+
+def _json_int(text: str):
+    return int(text) if len(text.lstrip("-")) <= JSON_MAX_INT_DIGITS else text
+
+
 class JsonReader:
     def __init__(self, handle: IO[bytes]):
         self.handle = handle
         self.encoding = _encoding(handle)
         self.columns: list[str] = []
+        self._known: set[str] = set()
 
     def __iter__(self) -> Iterator[SourceRow]:
         self.handle.seek(0)
@@ -273,7 +348,7 @@ class JsonReader:
             text.detach()
 
     def _items(self, text: IO[str]) -> Iterator:
-        decoder = json.JSONDecoder()
+        decoder = json.JSONDecoder(parse_constant=NotANumber, parse_float=_json_float, parse_int=_json_int)
         buffer, position, ended = "", 0, False
 
         def more() -> None:
@@ -316,6 +391,10 @@ class JsonReader:
                         more()
                         continue
                     raise FileUnreadable(f"The JSON is invalid after record {count}: {error.msg}.") from error
+                except RecursionError as error:
+                    raise FileUnreadable(
+                        f"Record {count + 1} of the JSON is nested too deeply to be a record of columns."
+                    ) from error
                 position = end
                 count += 1
                 yield item
@@ -331,18 +410,32 @@ class JsonReader:
     def _row(self, number: int, item) -> SourceRow:
         problems: list[tuple[str, str, str]] = []
         if not isinstance(item, dict):
-            problems.append(("", shorten(json.dumps(item)[:200]), "This record is not an object."))
+            problems.append(("", shorten(_json_text(item)[:200]), "This record is not an object."))
             return SourceRow(number, {}, problems)
         values = {}
+        if len(item) > MAX_COLUMNS:
+            raise FileUnreadable(f"Record {number} of the JSON has {len(item):,} keys; the limit is {MAX_COLUMNS:,}.")
         for key, value in item.items():
+            if "\x00" in key or not is_text(key):
+                problems.append(("", shorten(printable(key)), "A key of this record holds a NUL or non-text character."))
+                continue
             column = normalise_column(key)
-            if column not in self.columns:
+            if column not in self._known:
+                self._known.add(column)
                 self.columns.append(column)
+                if len(self.columns) > MAX_COLUMNS:
+                    raise FileUnreadable(f"The JSON records name more than {MAX_COLUMNS:,} different keys.")
+            if isinstance(value, NotANumber):
+                problems.append((column, value.name, f"{value.name} is not a value JSON allows; give a number or text."))
+                continue
+            if isinstance(value, list) and any(isinstance(part, NotANumber) for part in value):
+                problems.append((column, shorten(_json_text(value)), "NaN and Infinity are not values JSON allows."))
+                continue
             if isinstance(value, list) and all(not isinstance(part, dict | list) for part in value):
                 value = "; ".join(_cell_text(part) for part in value if part is not None)
             elif isinstance(value, dict | list):
                 problems.append(
-                    (column, shorten(json.dumps(value)), "Nested objects and lists are not supported here.")
+                    (column, shorten(_json_text(value)), "Nested objects and lists are not supported here.")
                 )
                 continue
             values[column] = check_cell(column, _cell_text(value), problems)

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from django.db import (
     IntegrityError,
     InterfaceError,
     OperationalError,
+    connection,
     reset_queries,
     transaction,
 )
@@ -31,11 +33,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.policy import home_city_ids, is_admin
-from utilities.sqlbulk import among, insert_values
+from utilities.sqlbulk import among, insert_values, refresh_statistics
 
 from .kinds import CREATED, KINDS, UNCHANGED, UPDATED, Candidate, Kind
 from .models import ImportJob, ImportRowError, ImportSeenKey
-from .readers import FileUnreadable, SourceRow, detect_format, open_reader
+from .readers import FileUnreadable, SourceRow, detect_format, open_reader, printable
 from .rows import ImportContext, RowReader
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 # once per statement over its rows), so chunks are large; two of them in memory (one written, the
 # next parsed) keep a million-row import under 200 MB.
 CHUNK_ROWS = 10_000
+# A file this long changes the tables enough that plans made on the old statistics go bad.
+ANALYZE_AFTER_ROWS = 50_000
 Progress = Callable[[ImportJob], None]
 
 
@@ -175,6 +179,8 @@ def _run(job: ImportJob, attempt: int, progress: Progress | None) -> None:
                         return
                     if progress:
                         progress(job)
+    if not job.dry_run and total >= ANALYZE_AFTER_ROWS:
+        refresh_statistics(kind.models)
     _finish(job.pk, attempt, ImportJob.Status.SUCCEEDED)
 
 
@@ -201,16 +207,24 @@ def _survey(reader, job: ImportJob, kind: Kind, attempt: int) -> int:
     return total
 
 
+def unknown_column_warnings(columns: list[str], kind: Kind) -> list[str]:
+    """SPEC §6: a column the kind does not know is ignored and named once in the warnings."""
+    known = set(kind.columns)
+    unknown = dict.fromkeys(column for column in columns if column and column not in known)
+    return [f"The column “{printable(column)}” is not a column of {kind.name}; it was ignored." for column in unknown]
+
+
 def _check_columns(columns: list[str], kind: Kind, job: ImportJob) -> None:
     named = [column for column in columns if column]
-    repeated = sorted({column for column in named if named.count(column) > 1})
+    # Counted once (linear): a wide header must not cost its width squared.
+    repeated = sorted(column for column, times in Counter(named).items() if times > 1)
     if repeated:
         raise FileUnreadable(f"The column(s) {', '.join(repeated)} appear more than once in the header.")
-    unknown = [column for column in named if column not in kind.columns]
-    if unknown:
-        raise FileUnreadable(
-            f"Unknown column(s): {', '.join(unknown)}. An import of {kind.name} has the columns: {', '.join(kind.columns)}."
-        )
+    warnings = unknown_column_warnings(named, kind)
+    if warnings != job.warnings:
+        # Set, not appended: a resumed job surveys the file again and finds the same columns.
+        ImportJob.objects.filter(pk=job.pk).update(warnings=warnings)
+        job.warnings = warnings
     missing = [column for column in kind.required if column not in named]
     if missing:
         raise FileUnreadable(
@@ -284,7 +298,17 @@ def _commit_chunk(job: ImportJob, attempt: int, rows: Parsed, kind: Kind, contex
 def parse_rows(rows: list[SourceRow], kind: Kind, context: ImportContext) -> Parsed:
     """Read and check each row alone; nothing here looks at or writes the records."""
     parsed = Parsed(len(rows))
+    known = set(kind.columns)
     for source in rows:
+        if any(column and column not in known for column in source.values) or any(
+            column and column not in known for column, _, _ in source.problems
+        ):
+            # A column the kind does not know is ignored, cell problems and all (SPEC §6).
+            source = SourceRow(
+                source.number,
+                {column: value for column, value in source.values.items() if not column or column in known},
+                [problem for problem in source.problems if not problem[0] or problem[0] in known],
+            )
         if source.problems and not source.values:
             # Nothing readable (a JSON item that is not an object): report that alone.
             parsed.rejected.append((source.number, source.problems))
@@ -341,6 +365,8 @@ def process_rows(job: ImportJob, rows: list[SourceRow] | Parsed, kind: Kind, con
     insert_values(
         ImportSeenKey, ["job_id", "digest", "row"], [(job.pk, c.digest, c.row) for c in fresh], returning=False
     )
+    if not job.dry_run:
+        lock_natural_keys(job.kind, [candidate.digest for candidate in fresh])
     for candidate, outcome in zip(fresh, kind.apply(fresh, context, dry_run=job.dry_run), strict=True):
         if outcome.result == "error":
             reject(candidate.row, outcome.problems)
@@ -349,7 +375,32 @@ def process_rows(job: ImportJob, rows: list[SourceRow] | Parsed, kind: Kind, con
     return counts, errors
 
 
+# Natural keys are locked by bucket: at most this many advisory locks per chunk, well inside
+# PostgreSQL's shared lock table, while two imports of different records rarely share one.
+KEY_LOCK_BUCKETS = 64
+
+
+def lock_natural_keys(kind: str, digests: Iterable[int]) -> None:
+    """Serialise, until this transaction ends, every import writing records of these natural keys
+    (SPEC §6: two jobs importing the same records at once create each record once). Taken before
+    the chunk looks its records up, so the second job finds what the first created. The locks are
+    taken in one order, so two chunks never wait on each other in a cycle. SQLite has one writer
+    at a time anyway."""
+    if connection.vendor != "postgresql":
+        return
+    base = int.from_bytes(hashlib.blake2b(f"import:{kind}".encode(), digest_size=4).digest(), "big") << 16
+    buckets = sorted({base + digest % KEY_LOCK_BUCKETS for digest in digests})
+    if buckets:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_advisory_xact_lock(bucket)) FROM (SELECT unnest(%s::bigint[]) AS bucket ORDER BY 1) AS b",
+                [buckets],
+            )
+
+
 def _finish(job_id: int, attempt: int, status: str, message: str = "") -> None:
+    # The message may quote the file; PostgreSQL text holds neither NUL nor a lone surrogate.
+    message = printable(message)
     now = timezone.now()
     with transaction.atomic():
         finished = ImportJob.objects.filter(pk=job_id, attempts=attempt, status=ImportJob.Status.RUNNING).update(

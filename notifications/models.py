@@ -16,6 +16,10 @@ class Kind(models.TextChoices):
     FOLLOW_UP_DUE = "follow_up_due", "Follow-up due tomorrow"
     FOLLOW_UP_OVERDUE = "follow_up_overdue", "Follow-up overdue"
     WEEKLY_DIGEST = "weekly_digest", "Weekly portfolio digest"
+    AGREEMENT_ALERT = "agreement_alert", "Agreement for federal attention"
+    AGREEMENT_LAPSED = "agreement_lapsed", "Agreement lapsed"
+    COMPLIANCE_FLAG = "compliance_flag", "State-law compliance flag raised"
+    COMPLIANCE_DEADLINE = "compliance_deadline", "State-law compliance deadline"
 
 
 class EmailState(models.TextChoices):

@@ -272,3 +272,37 @@ def scan_follow_ups(today: dt.date | None = None) -> list[int]:
         n_follow_up=F("pk"),
     )
     return _insert_notices(rows)
+
+
+@_scan_transaction()
+def scan_lapsed_agreements(today: dt.date | None = None) -> list[int]:
+    """Tell the owning city's staff, once, about each active or signed agreement whose expiry date
+    has passed (SPEC §8.3). The expiry date is part of the event: renewed and lapsed again is a
+    new notice."""
+    today = today or timezone.localdate()
+    agreements = (
+        Agreement.objects.filter(status__in=list(Agreement.LAPSING_STATUSES), expires_on__lt=today)
+        .filter(city__staff_users__role=Role.STAFF, city__staff_users__is_active=True)
+        .annotate(
+            n_recipient=F("city__staff_users__id"),
+            n_object_key=Concat(Value("agreement:"), _text("pk"), output_field=CharField()),
+            n_period=Concat(Value("lapsed:"), _text("expires_on"), output_field=CharField()),
+        )
+    )
+    combinations = agreements.values_list("n_recipient", "visibility", "city_id").distinct().order_by()
+    allowed = _allowed_keys(combinations, lambda visibility, city_id: Agreement(visibility=visibility, city_id=city_id))
+    if not allowed:
+        return []
+    rows = agreements.filter(_KeyIn(_access_key(F("n_recipient"), F("visibility"), F("city_id")), allowed)).annotate(
+        n_kind=Value(Kind.AGREEMENT_LAPSED.value),
+        n_title=Concat(
+            Value("Agreement lapsed (expired "), _text("expires_on"), Value(", still "), F("status"), Value("): "),
+            F("title"),
+            output_field=CharField(),
+        ),
+        n_data=JSONObject(expires_on=_text("expires_on"), status=F("status")),
+        n_engagement=Value(None, output_field=IntegerField()),
+        n_agreement=F("pk"),
+        n_follow_up=Value(None, output_field=IntegerField()),
+    )
+    return _insert_notices(rows)

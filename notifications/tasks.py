@@ -10,7 +10,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from . import delivery, digests, scans, triggers
+from . import compliance_notices, delivery, digests, scans, triggers
 
 # A daily scan gives thousands of notices: a few hundred emails a job keeps the number of
 # messages (each ~1.5 ms to publish) small, and a job still takes seconds, not minutes.
@@ -38,6 +38,20 @@ def engagements_changed(engagement_ids: list[int]) -> int:
     return len(ids)
 
 
+@shared_task(name="notifications.agreements_changed")
+def agreements_changed(agreement_ids: list[int]) -> int:
+    ids = [notice for agreement_id in agreement_ids for notice in triggers.notify_agreement_alert(agreement_id)]
+    enqueue_emails(ids)
+    return len(ids)
+
+
+@shared_task(name="notifications.compliance_flags_raised")
+def compliance_flags_raised(flag_ids: list[int]) -> int:
+    ids = triggers.notify_flags_raised(flag_ids)
+    enqueue_emails(ids)
+    return len(ids)
+
+
 @shared_task(name="notifications.review_added")
 def review_added(review_id: int) -> int:
     ids = triggers.notify_review(review_id)
@@ -50,7 +64,12 @@ def run_daily_scan(today=None) -> list[int]:
     Returns the ids of the new notices whose emails were enqueued. One transaction: one commit
     to wait for, and the emails are published once both scans' notices are there."""
     with transaction.atomic():
-        ids = scans.scan_expiring_agreements(today) + scans.scan_follow_ups(today)
+        ids = (
+            scans.scan_expiring_agreements(today)
+            + scans.scan_follow_ups(today)
+            + scans.scan_lapsed_agreements(today)
+            + compliance_notices.scan_compliance_deadlines(today)
+        )
         enqueue_emails(ids)
     return ids
 

@@ -9,7 +9,8 @@ from django.db.models import Q
 from accounts.models import Role, User
 from accounts.policy import Action, can, preload_access
 from cities.models import WatchedCountry
-from engagements.models import Engagement, Review
+from engagements.models import Agreement, Engagement, Review
+from utilities.sqlbulk import among
 
 from .delivery import create_notifications
 from .models import Kind, Notification
@@ -50,9 +51,8 @@ def needing_liaison_attention(engagement_ids: Iterable[int]) -> list[int]:
     """Which of these engagements request federal coordination or have a watch-list counterpart:
     the one-query test made before any alert job is enqueued."""
     attention = Q(federal_coordination_requested=True) | Q(counterpart_countries__watch__isnull=False)
-    return sorted(
-        set(Engagement.objects.filter(pk__in=list(engagement_ids)).filter(attention).values_list("pk", flat=True))
-    )
+    engagements = among(Engagement.objects.filter(attention), "id", list(engagement_ids))
+    return sorted(set(engagements.values_list("pk", flat=True)))
 
 
 def notify_engagement_alert(engagement_id: int) -> list[int]:
@@ -121,3 +121,53 @@ def notify_review(review_id: int) -> list[int]:
             for user in _may_see(recipients.values(), review)
         ]
     )
+
+
+def agreements_needing_liaison_attention(agreement_ids: Iterable[int]) -> list[int]:
+    """Which of these agreements have a watch-list counterpart country (one query)."""
+    return sorted(
+        set(
+            Agreement.objects.filter(
+                pk__in=list(agreement_ids), counterpart_countries__watch__isnull=False
+            ).values_list("pk", flat=True)
+        )
+    )
+
+
+def notify_agreement_alert(agreement_id: int) -> list[int]:
+    """Tell the liaisons whose portfolio covers the agreement's state that it has a watch-list
+    counterpart (SPEC §3, §8.2). Each version of the agreement is one event."""
+    agreement = Agreement.objects.select_related("city").filter(pk=agreement_id).first()
+    if agreement is None:
+        return []
+    watched = WatchedCountry.objects.filter(country__in=agreement.counterpart_countries.all()).select_related("country")
+    reasons = [f"Watch-list counterpart: {watch.country.name}" for watch in watched]
+    if not reasons:
+        return []
+    liaisons = list(
+        User.objects.filter(role=Role.LIAISON, is_active=True)
+        .filter(Q(portfolio_all=True) | Q(portfolio_states__subdivision=agreement.city.subdivision))
+        .distinct()
+    )
+    preload_access(liaisons)
+    novelty = "New" if agreement.version == 1 else "Changed"
+    return create_notifications(
+        [
+            Notification(
+                recipient=user,
+                kind=Kind.AGREEMENT_ALERT,
+                object_key=f"agreement:{agreement.pk}",
+                period=f"v{agreement.version}",
+                title=f"{novelty} agreement for federal attention: {agreement.title} ({agreement.city.label})"[:400],
+                data={"reasons": reasons},
+                agreement=agreement,
+            )
+            for user in _may_see(liaisons, agreement)
+        ]
+    )
+
+
+def notify_flags_raised(flag_ids: Iterable[int]) -> list[int]:
+    from .compliance_notices import notify_flags_raised as notify
+
+    return notify(flag_ids)

@@ -28,6 +28,7 @@ from django.db.models.sql.where import AND, OR, WhereNode
 
 from cities.models import City
 from engagements.models import Engagement
+from utilities.dates import month_start
 
 from .models import CityEngagementTally, EngagementCount, EngagementTally
 
@@ -347,5 +348,4 @@ def _month_aligned(node) -> bool:
 
 
 def _month_start(key: str) -> dt.date:
-    year, month = key.split("-")
-    return dt.date(int(year), int(month), 1)
+    return month_start(key)

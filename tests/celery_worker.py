@@ -70,6 +70,8 @@ class LiveWorker:
 
     def __init__(self, env: dict[str, str], log_dir: Path, queue: str):
         self.env = env
+        # The folder workers start in; any folder works, the project is on PYTHONPATH.
+        self.cwd = BASE_DIR
         self.queue = queue
         self.log_dir = log_dir
         self.mail_dir = Path(env["TEST_EMAIL_DIR"])
@@ -97,7 +99,7 @@ class LiveWorker:
                 "-Q",
                 self.queue,
             ],
-            cwd=BASE_DIR,
+            cwd=self.cwd,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -185,6 +187,7 @@ def live_worker(transactional_db, settings, tmp_path):
         # Tasks the worker enqueues itself (a sweep re-enqueuing a job) stay on this queue too.
         "TEST_CELERY_QUEUE": queue,
         "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(BASE_DIR), os.environ.get("PYTHONPATH")])),
     }
     saved = (
         app.conf.broker_url,

@@ -15,11 +15,11 @@ from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, status, viewsets
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from .csv import csv_lines, csv_response
+from .parsers import StrictJSONParser
 from .serializers import as_drf_error
 
 # JSON bodies larger than this are refused before parsing (imports upload files elsewhere).
@@ -72,7 +72,7 @@ class ApiViewSet(viewsets.GenericViewSet):
     `?format=csv` on the list). Permission comes from REST_FRAMEWORK's default, the access policy."""
 
     # The API speaks JSON; form encodings would only be a second, less strict way in.
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
     filter_backends = [FilterBackend]
     http_method_names = ["get", "head", "options"]
     # Ids in URLs; anything else is not a route, so it never reaches the database.
@@ -173,8 +173,11 @@ class ApiViewSet(viewsets.GenericViewSet):
         """Every filtered row, read in chunks (related objects prefetched per chunk)."""
         serializer = self.get_serializer_class()(context={**self.get_serializer_context(), "expand": ()})
         header = list(serializer.fields)
-        rows = (serializer.to_representation(obj) for obj in queryset.iterator(chunk_size=500))
-        return csv_response(self.csv_filename, header, rows)
+        return csv_response(self.csv_filename, header, self.csv_rows(queryset, serializer))
+
+    def csv_rows(self, queryset, serializer):
+        """The export's rows, read as the response streams them (a resource may read faster)."""
+        return (serializer.to_representation(obj) for obj in queryset.iterator(chunk_size=500))
 
     def handle_exception(self, exc):
         if isinstance(exc, DjangoValidationError):

@@ -6,6 +6,8 @@ from django import forms
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 
+from .dates import DATE_MAX, DATE_MIN, validate_in_range
+
 ISO2_PATTERN = r"^[A-Za-z]{2}$"
 SUBDIVISION_PATTERN = r"^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$"
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]{1,80}$"
@@ -81,6 +83,35 @@ class SlugListFilter(django_filters.MultipleChoiceFilter):
     """A repeatable slug parameter (`?topic=climate&topic=trade-investment` = either)."""
 
     field_class = SlugChoiceField
+
+
+class BoundedDateField(forms.DateField):
+    """An ISO date within DATE_MIN..DATE_MAX (SPEC §3): a date no record can have (0001-01-01,
+    9999-12-31) is an error naming the parameter, never arithmetic beyond the calendar later."""
+
+    default_validators = [validate_in_range]
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("input_formats", ["%Y-%m-%d"])
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str) and "\x00" in value:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "date",
+        "description": f"An ISO date from {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}.",
+    }
+)
+class BoundedDateFilter(django_filters.DateFilter):
+    """A date filter (`?start_after=2024-01-01`) that accepts only dates a record may have."""
+
+    field_class = BoundedDateField
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):

@@ -19,9 +19,17 @@ def among(queryset, name: str, values) -> Any:
         return queryset.filter(**{f"{name}__in": values})
     field = queryset.model._meta.get_field(name)
     column = f"{connection.ops.quote_name(queryset.model._meta.db_table)}.{connection.ops.quote_name(field.column)}"
-    array_type = {"BigIntegerField": "bigint[]", "IntegerField": "integer[]"}.get(field.get_internal_type(), "text[]")
+    array_type = {
+        "BigAutoField": "bigint[]",
+        "BigIntegerField": "bigint[]",
+        "AutoField": "integer[]",
+        "IntegerField": "integer[]",
+        "ForeignKey": "bigint[]",
+    }.get(field.get_internal_type(), "text[]")
     # The column and type come from the model, never from input; the values are a parameter.
-    matches = RawSQL(f"{column} IN (SELECT unnest(%s::{array_type}))", (values,), output_field=BooleanField())  # noqa: S611
+    # `= ANY(array)` is an index condition, whatever the statistics say; `IN (SELECT unnest(...))`
+    # became a nested loop over every earlier row once the table was analysed near empty.
+    matches = RawSQL(f"{column} = ANY(%s::{array_type})", (values,), output_field=BooleanField())  # noqa: S611
     return queryset.filter(matches)
 
 
@@ -79,10 +87,19 @@ def insert_values(model, attnames: list[str], rows: list[tuple], *, returning: b
     return []
 
 
-def refresh_statistics() -> None:
-    """Bring the planner's statistics up to date after a bulk load. Autovacuum may be off, or not
-    yet have noticed a million new rows: until then, plans are made for the empty tables
-    (the review queue took over 30 s on such a database until it was analysed)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+def refresh_statistics(models) -> None:
+    """Bring the planner's statistics of `models` (and their many-to-many tables) up to date after
+    a bulk load. Autovacuum may be off, or not yet have noticed a million new rows: until then,
+    plans are made for the empty tables (the review queue took over 30 s on such a database until
+    it was analysed). Only the tables loaded: a job's own bookkeeping, emptied as it ends, would
+    be recorded empty and planned for badly next time."""
+    if connection.vendor != "postgresql":
+        return
+    tables = []
+    for model in models:
+        tables.append(model._meta.db_table)
+        tables.extend(field.remote_field.through._meta.db_table for field in model._meta.local_many_to_many)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        # Table names come from the models' metadata.
+        cursor.execute(f"ANALYZE {', '.join(quote(table) for table in dict.fromkeys(tables))}")

@@ -1,4 +1,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
@@ -22,6 +25,77 @@ from utilities.serializers import (
     StrictModelSerializer,
     as_drf_error,
 )
+
+# A compliance flag as it appears on its record (SPEC §8.2); the list's fast path
+# (`listing.py`) reads the same columns and builds the same objects with `flag_item`.
+FLAG_COLUMNS = ("id", "rule__code", "rule__name", "rule__citation", "rule__url", "rule__deadline_on", "status", "raised_on")
+FLAG_ORDERING = ("rule__code", "id")
+
+# "No such user" and "not assignable" read the same: the field does not tell who exists.
+ASSIGNEE_NOT_ASSIGNABLE = "Choose a member of the engagement's city staff."
+
+
+def flag_item(values) -> dict:
+    """One flag from its FLAG_COLUMNS values, in that order."""
+    pk, code, name, citation, url, deadline_on, status, raised_on = values
+    return {
+        "id": pk,
+        "rule": code,
+        "rule_name": name,
+        "citation": citation,
+        "url": url,
+        "deadline_on": deadline_on.isoformat() if deadline_on else None,
+        "status": status,
+        "raised_on": raised_on.isoformat() if raised_on else None,
+    }
+
+
+def flags_prefetch() -> Prefetch:
+    """The records' flags, read through their reverse relation (this app does not import the
+    compliance app), with their rules, in the order the list's fast path uses."""
+    return Prefetch(
+        "compliance_flags",
+        queryset=Agreement._meta.get_field("compliance_flags")
+        .related_model.objects.select_related("rule")
+        .order_by(*FLAG_ORDERING),
+    )
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "readOnly": True,
+        "items": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "rule": {"type": "string"},
+                "rule_name": {"type": "string"},
+                "citation": {"type": "string"},
+                "url": {"type": "string"},
+                "deadline_on": {"type": "string", "format": "date", "nullable": True},
+                "status": {"type": "string", "enum": ["open", "resolved", "waived"]},
+                "raised_on": {"type": "string", "format": "date"},
+            },
+        },
+    }
+)
+class ComplianceFlagsField(serializers.Field):
+    """The record's state-law compliance flags (any status)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, record):
+        flags = sorted(record.compliance_flags.all(), key=lambda flag: (flag.rule.code, flag.pk))
+        return [flag_item(tuple(_column(flag, column) for column in FLAG_COLUMNS)) for flag in flags]
+
+
+def _column(flag, column: str):
+    value = flag
+    for part in column.split("__"):
+        value = getattr(value, part)
+    return value
 
 
 class VisibleRecordField(serializers.PrimaryKeyRelatedField):
@@ -50,6 +124,7 @@ class CityRecordSerializer(StrictModelSerializer):
         key="iso2", read_only=True, help_text="Every counterpart's country plus those named directly."
     )
     topics = KeyListField(key="slug")
+    compliance_flags = ComplianceFlagsField()
     expandable = {
         "city": CityBriefSerializer,
         "counterpart_cities": CityBriefSerializer,
@@ -77,6 +152,7 @@ class CityRecordSerializer(StrictModelSerializer):
         "visibility",
         "visibility_display",
         "external_id",
+        "compliance_flags",
     ]
     bookkeeping_fields = ["created_at", "updated_at", "version"]
 
@@ -96,6 +172,14 @@ class CityRecordSerializer(StrictModelSerializer):
 
 
 class AgreementSerializer(CityRecordSerializer):
+    last_activity_on = serializers.DateField(
+        read_only=True, allow_null=True, help_text="The latest engagement under it or with its counterparts."
+    )
+    lapsed = serializers.SerializerMethodField(help_text="Active or signed, past its expiry date.")
+
+    def get_lapsed(self, agreement) -> bool:
+        return agreement.is_lapsed(timezone.localdate())
+
     class Meta:
         model = Agreement
         fields = [
@@ -103,10 +187,14 @@ class AgreementSerializer(CityRecordSerializer):
             "signed_on",
             "effective_on",
             "expires_on",
+            "renewal_due_on",
+            "authorized_by",
+            "last_activity_on",
+            "lapsed",
             "url",
             *CityRecordSerializer.bookkeeping_fields,
         ]
-        read_only_fields = CityRecordSerializer.bookkeeping_fields
+        read_only_fields = [*CityRecordSerializer.bookkeeping_fields, "last_activity_on"]
         # The per-city external id rule is the model's, checked by the service.
         validators = []
 
@@ -169,7 +257,13 @@ class FollowUpSerializer(StrictModelSerializer):
     engagement = VisibleRecordField(Engagement)
     engagement_title = LabelField(source="engagement.title")
     city = serializers.IntegerField(source="engagement.city_id", read_only=True)
-    assignee = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False, allow_null=True)
+    # "No such user" and "not assignable" read the same: the field does not tell who exists.
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(),
+        required=False,
+        allow_null=True,
+        error_messages={"does_not_exist": ASSIGNEE_NOT_ASSIGNABLE},
+    )
     assignee_name = OptionalLabelField(source="assignee.display_name")
     done = serializers.SerializerMethodField()
 
@@ -197,7 +291,7 @@ class FollowUpSerializer(StrictModelSerializer):
             raise serializers.ValidationError({"engagement": [HOME_CITY_ONLY]})
         assignee = attrs.get("assignee")
         if assignee is not None and not (assignee.is_superuser or is_home_city(assignee, engagement.city_id)):
-            raise serializers.ValidationError({"assignee": ["Assign follow-ups to staff of the engagement's city."]})
+            raise serializers.ValidationError({"assignee": [ASSIGNEE_NOT_ASSIGNABLE]})
         return attrs
 
 

@@ -18,6 +18,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
     file_name = serializers.CharField(source="original_name", read_only=True)
     page = serializers.CharField(source="page_url", read_only=True)
     errors_csv = serializers.CharField(source="errors_csv_url", read_only=True)
+    # Columns the import ignored, each named once (SPEC §6).
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = ImportJob
@@ -31,6 +33,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "owner",
             "status",
             "message",
+            "warnings",
             "total_rows",
             "processed_rows",
             "created",

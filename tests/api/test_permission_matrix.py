@@ -19,8 +19,11 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from cities.models import City, Country, InternationalAffairsOffice, Network, NetworkMembership, Organization, Topic
+from compliance import services as compliance_services
+from compliance.models import ComplianceFlag, ComplianceRule
 from diplomacy.api_urls import router
 from engagements.models import Agreement, Engagement, FollowUp, Review
+from engagements.write_path import write_path
 from imports.models import ImportJob
 from notifications.models import Notification
 from tests import factories
@@ -114,8 +117,27 @@ def build_world(cast, city_a, city_b, foreign_city):
         )
         for name in ("staff_a", "staff_b")
     }
+    # One rule per home state covering Japan: every agreement and engagement carries one flag.
+    for letter, city in cities.items():
+        rule = ComplianceRule.objects.create(
+            code=f"RULE-{letter}",
+            jurisdiction=city.subdivision,
+            name=f"Rule of {letter}",
+            record_kinds="agreements;engagements",
+        )
+        rule.countries.set(["JP"])
+    with write_path():
+        for agreement in agreements.values():
+            agreement.counterpart_countries.set(["JP"])
+    compliance_services.evaluate_everything()
+    flags = {}
+    for label in agreements:
+        flags[f"{label}-agreement"] = ComplianceFlag.objects.get(agreement=agreements[label])
+        flags[f"{label}-engagement"] = ComplianceFlag.objects.get(engagement=engagements[label])
     return {
         "cast": cast,
+        "flags": flags,
+        "rules": {rule.code: rule for rule in ComplianceRule.objects.all()},
         "notifications": notifications,
         "import_jobs": import_jobs,
         "cities": cities,
@@ -349,6 +371,21 @@ SPECS = {
             )
         ],
         body_format="multipart",
+    ),
+    "compliance-rule": Spec(
+        model=ComplianceRule,
+        records=lambda world: world["rules"],
+        # Reference data: anyone signed in.
+        can_see=signed_in,
+    ),
+    "compliance-flag": Spec(
+        model=ComplianceFlag,
+        records=lambda world: world["flags"],
+        # A flag follows its record's visibility (SPEC §8.2) ...
+        can_see=lambda p, label: sees(p, city_of(label), visibility_of(label)),
+        # ... and is resolved or waived by the record's city's staff, liaisons and admins.
+        can_change=lambda p, label: owns(p, city_of(label)) or p == "liaison",
+        patch={"status": "waived", "reason": "The council withdrew from it (resolution 2026-14)."},
     ),
     "stats-engagements": Spec(
         model=Engagement,

@@ -11,7 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from compliance import services as compliance_services
+from compliance.models import ComplianceRule
 from diplomacy.api_urls import router
+from engagements.models import Agreement
+from engagements.write_path import write_path
 from imports.models import ImportJob
 from notifications.models import Notification
 from tests import factories
@@ -89,6 +93,17 @@ def build(staff_a, city_a, city_b, foreign_city, liaison):
             file_sha256=f"{index:064d}",
             owner=staff_a,
         )
+    # Compliance flags on every engagement and agreement (two rules each): a rule list and a
+    # flag list of more than one row, and a flag on every record of the other lists.
+    for code in ("CA-ONE", "CA-TWO"):
+        rule = ComplianceRule.objects.create(
+            code=code, jurisdiction="US-CA", name=f"Rule {code}", record_kinds="agreements;engagements"
+        )
+        rule.countries.set(["JP", "DE"])
+    with write_path():
+        for agreement_row in Agreement.objects.all():
+            agreement_row.counterpart_countries.set(["JP"])
+    compliance_services.evaluate_everything()
 
 
 def queries_for(client, path, params):
@@ -127,7 +142,7 @@ def report_query_counts():
 def test_engagement_list_queries_are_named(staff_a):
     """engagements/: 1 count, 1 page (joined city, location city, agreement), then one prefetch each
     for counterpart cities, organisations, named countries, counterpart countries, topics and
-    participants."""
+    participants, and the compliance flags with their rules."""
     client = APIClient()
     client.force_authenticate(staff_a)
     client.get("/api/v1/engagements/")
@@ -135,7 +150,7 @@ def test_engagement_list_queries_are_named(staff_a):
         client, "/api/v1/engagements/", {"page_size": 200, "expand": "city,topics,counterpart_cities"}
     )
     assert body["count"] == ROWS
-    assert count == 8
+    assert count == 9
 
 
 def test_expand_inlines_without_queries_per_row(staff_a):

@@ -54,7 +54,11 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def _open_page(browser, outside: list, **context_options):
+def _csp_violation(message) -> bool:
+    return "Content Security Policy" in message.text or "Content-Security-Policy" in message.text
+
+
+def _open_page(browser, outside: list, violations: list | None = None, **context_options):
     context = browser.new_context(
         viewport={"width": 1280, "height": 900}, locale="en-US", timezone_id="UTC", accept_downloads=True,
         **context_options,
@@ -66,28 +70,34 @@ def _open_page(browser, outside: list, **context_options):
         route.abort()
 
     context.route(lambda url: not LOCAL.match(url), refuse)
-    return context, context.new_page()
+    page = context.new_page()
+    if violations is not None:
+        # Chromium logs every Content-Security-Policy refusal on the console.
+        page.on("console", lambda message: violations.append(message.text) if _csp_violation(message) else None)
+    return context, page
 
 
 @pytest.fixture
 def page(browser, request):
     outside: list[str] = []
-    context, page = _open_page(browser, outside)
+    violations: list[str] = []
+    context, page = _open_page(browser, outside, violations)
     yield page
     try:
         screenshot(page, f"{request.node.name}-final")
     finally:
         context.close()
     assert not outside, f"a page asked for something outside the app: {outside}"
+    assert not violations, f"the Content-Security-Policy refused something: {violations}"
 
 
 @pytest.fixture
 def new_page(browser):
     """Opens more pages, each in its own context (another person's browser)."""
-    contexts, outside = [], []
+    contexts, outside, violations = [], [], []
 
     def open_another(**context_options):
-        context, page = _open_page(browser, outside, **context_options)
+        context, page = _open_page(browser, outside, violations, **context_options)
         contexts.append(context)
         return page
 
@@ -95,6 +105,7 @@ def new_page(browser):
     for context in contexts:
         context.close()
     assert not outside, f"a page asked for something outside the app: {outside}"
+    assert not violations, f"the Content-Security-Policy refused something: {violations}"
 
 
 def login(page, live_server, username: str, password: str) -> None:

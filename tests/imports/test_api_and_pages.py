@@ -176,3 +176,51 @@ def test_the_upload_page_says_how_rows_find_their_records(world, client):
     page = client.get(reverse("imports:upload")).content.decode()
     assert "external_id within the city when given, otherwise city + title + start_date" in page
     assert reverse("imports:export-csv", args=["engagements"]) in page
+
+
+# --- SPEC §6: an unknown column is ignored and named once in the report's warnings ------------------
+
+UNKNOWN_COLUMNS = (
+    'external_id,city,title,kind,status,start_date,Colour,<b>mood</b>,colour\n'
+    'W-1,"Los Angeles, US-CA",Visit,other,planned,2024-01-01,red,happy,blue\n'
+)
+
+
+def test_unknown_columns_are_warnings_in_the_api_the_page_and_the_command(world, client, tmp_path, capsys):
+    text = UNKNOWN_COLUMNS.replace(",colour\n", "\n").replace(",blue\n", "\n")
+    job = _job(world["staff_a"], text)
+    assert (job.status, job.created, job.error_count) == ("succeeded", 1, 0)
+    assert job.warnings == [
+        "The column “colour” is not a column of engagements; it was ignored.",
+        "The column “<b>mood</b>” is not a column of engagements; it was ignored.",
+    ]
+    assert Engagement.objects.get(external_id="W-1").title == "Visit"
+
+    answer = _api(world["staff_a"]).get(reverse("api:import-detail", args=[job.pk])).json()
+    assert answer["warnings"] == job.warnings
+    listed = _api(world["staff_a"]).get(reverse("api:import-list")).json()["results"]
+    assert listed[0]["warnings"] == job.warnings
+
+    client.force_login(world["staff_a"])
+    page = client.get(job.page_url).content.decode()
+    assert "Warnings" in page and "“colour”" in page
+    assert "&lt;b&gt;mood&lt;/b&gt;" in page and "<b>mood</b>" not in page
+
+    source = tmp_path / "w.csv"
+    source.write_text(text.replace("W-1", "W-2"), encoding="utf-8")
+    call_command("importfile", "engagements", str(source), "--as", "alice")
+    report = json.loads(capsys.readouterr()[0].strip().splitlines()[-1])
+    assert report["status"] == "succeeded" and len(report["warnings"]) == 2
+
+
+def test_a_column_named_twice_is_still_a_failure_and_a_clean_file_has_no_warnings(world):
+    assert _job(world["staff_a"], UNKNOWN_COLUMNS).status == "failed"
+    assert _job(world["staff_a"], GOOD).warnings == []
+
+
+def test_a_resumed_job_names_each_unknown_column_once(world):
+    text = UNKNOWN_COLUMNS.replace(",colour\n", "\n").replace(",blue\n", "\n")
+    job = _job(world["staff_a"], text, run=False)
+    ImportJob.objects.filter(pk=job.pk).update(warnings=["The column “colour” is not a column of engagements; it was ignored."])
+    job = run_job(job.pk)
+    assert len(job.warnings) == 2

@@ -2,6 +2,7 @@
 reports exactly what the real import then does, without writing anything."""
 
 import json
+import time
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -29,8 +30,16 @@ def _expected(path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_the_corpus_has_at_least_thirty_files():
-    assert len(CASES) >= 30
+def test_the_corpus_has_at_least_fifty_files():
+    assert len(CASES) >= 50
+    assert all((CORPUS / _expected(path)["file"]).exists() for path in CASES)
+
+
+def test_no_case_expects_a_crash():
+    for path in CASES:
+        case = _expected(path)
+        assert "unexpected error" not in json.dumps(case).lower(), path.name
+        assert case.get("status") in ("succeeded", "failed"), path.name
 
 
 @pytest.mark.parametrize("case_path", CASES, ids=[path.name.removesuffix(".expected.json") for path in CASES])
@@ -50,11 +59,23 @@ def test_corpus_file_gives_its_expected_report(case_path, world, settings):
     before = model.objects.count()
     rehearsal = import_file(source, owner=owner, kind=kind, dry_run=True)
     assert model.objects.count() == before, "a dry run wrote records"
+    started = time.monotonic()
     job = import_file(source, owner=owner, kind=kind)
+    if "max_seconds" in case:
+        assert time.monotonic() - started < case["max_seconds"]
 
-    assert job.status == case["status"]
+    assert "unexpected error" not in job.message
+    assert job.status == case["status"], job.message
     assert report_of(rehearsal) == report_of(job)
     assert errors_of(rehearsal) == errors_of(job)
+    # Every unknown column named once, in the dry run as in the real import (SPEC §6).
+    assert rehearsal.warnings == job.warnings
+    wanted_warnings = case.get("warnings", [])
+    assert len(job.warnings) == len(wanted_warnings), job.warnings
+    for warning, wanted in zip(job.warnings, wanted_warnings, strict=True):
+        assert wanted in warning
+    if "attempts" in case:
+        assert job.attempts == case["attempts"]
     if case["status"] == "failed":
         assert case["message"] in job.message
         assert job.total_rows is None and job.processed_rows == 0 and model.objects.count() == before

@@ -495,6 +495,20 @@ CASES: dict[str, Case] = {
         reviewers,
         shows=review_queue_shows,
     ),
+    # --- state-law compliance (SPEC §8.2): liaisons and admins
+    "compliance:overview": Case(
+        ("plain", "format=csv", "status=open", "rule=RULE-A"),
+        with_query("/compliance/"),
+        reviewers,
+        shows=lambda w, p, v: (
+            titles(w, "agreement", [label for label in RECORD_LABELS if v != "rule=RULE-A" or label[0] == "A"])
+            if p in ("liaison", "admin")
+            else []
+        ),
+    ),
+    "compliance:decide": Case(
+        ("A-public",), lambda w, v: f"/compliance/flags/{w.flags[v].pk}/decide/", post_only
+    ),
     "review-engagement": Case(("A-restricted",), lambda w, v: f"/review/{w.engagement_id(v)}/", post_only),
 }
 

@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from cities.models import WatchedCountry
 from cities.services import save_membership, save_office
+from compliance import services as compliance_services
+from compliance.models import ComplianceFlag, ComplianceRule
 from engagements.services import add_review, save_agreement, save_engagement, save_follow_up
 from imports.models import ImportJob, ImportRowError
 from notifications.models import EmailPreference, Notification
@@ -97,6 +99,7 @@ class World:
     notifications: dict
     import_jobs: dict
     markers: list
+    flags: dict = dataclasses.field(default_factory=dict)
 
     def agreement_id(self, label) -> int:
         return MISSING_ID if label == "missing" else self.agreements[label].pk
@@ -348,6 +351,30 @@ def build_world() -> World:
     WatchedCountry.objects.create(country=factories.country("RU"), reason="Sanctions regime")
     EmailPreference.objects.create(user=cast["staff_a"], kind="review", email=False)
 
+    # A state-law rule per home state covering Japan (Nagoya): every record carries a flag, waived
+    # with a reason that only those who see the record may read.
+    for letter, city in cities.items():
+        rule = ComplianceRule.objects.create(
+            code=f"RULE-{letter}", jurisdiction=city.subdivision, name=f"Rule of {letter}",
+            record_kinds="agreements;engagements",
+        )
+        rule.countries.set(["JP"])
+    compliance_services.evaluate_everything()
+    flags = {}
+    for label in RECORD_LABELS:
+        city, visibility = label.split("-")
+        for kind, records in (("agreement", agreements), ("engagement", engagements)):
+            flag = ComplianceFlag.objects.get(**{kind: records[label]})
+            reason = mark(
+                marker(label, kind, "flagreason"), f"{label} {kind} flag reason",
+                lambda p, c=city, v=visibility: sees(p, c, v),
+            )
+            if kind == "engagement":
+                ComplianceFlag.objects.filter(pk=flag.pk).update(status="waived", reason=reason)
+            else:
+                flags[label] = flag
+                ComplianceFlag.objects.filter(pk=flag.pk).update(reason=reason)
+
     # The URLs of records a principal may not see are markers too: not even the id may show.
     for label in RECORD_LABELS:
         for kind, records in (("engagements", engagements), ("agreements", agreements)):
@@ -372,4 +399,5 @@ def build_world() -> World:
         notifications=notifications,
         import_jobs=import_jobs,
         markers=markers,
+        flags=flags,
     )

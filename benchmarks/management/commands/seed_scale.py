@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from benchmarks.scale import delete_scale_records, scale_records, seed_scale
+from benchmarks.scale import delete_scale_records, scale_models, scale_records, seed_scale
 from utilities.sqlbulk import refresh_statistics
 
 
@@ -33,7 +33,7 @@ class Command(BaseCommand):
             report = seed_scale(engagements=engagements, agreements=agreements, seed=seed)
         except ValueError as error:
             raise CommandError(str(error)) from error
-        refresh_statistics()
+        refresh_statistics(scale_models())
         seconds = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(

@@ -149,12 +149,21 @@ def build():
         **counts(created=1),
         errors=[],
     )
+    # SPEC §6: a column the kind does not know is ignored and named once in the warnings.
     case(
         "unknown_column.csv",
-        csv_lines(GOOD_1.replace("Visit", "Visit"), header=HEADER.replace("title", "titel")),
+        csv_lines(GOOD_1 + ",Bring gifts", GOOD_2 + ",", header=HEADER + ",internal_notes"),
+        **counts(created=2),
+        errors=[],
+        warnings=["“internal_notes” is not a column of engagements; it was ignored"],
+    )
+    case(
+        "misspelled_required_column.csv",
+        csv_lines(GOOD_1, header=HEADER.replace("title", "titel")),
         status="failed",
-        message="Unknown column(s): titel",
+        message="Missing required column(s): title",
         total_rows=None,
+        warnings=["“titel” is not a column of engagements"],
     )
     case(
         "missing_required_column.csv",
@@ -504,9 +513,144 @@ def build():
         refused="only administrators import them",
     )
 
+    hostile()
+
     for name, expected in CASES.items():
         (HERE / f"{name}.expected.json").write_text(json.dumps(expected, ensure_ascii=False, indent=1) + "\n")
     print(f"{len(CASES)} cases written to {HERE}")
+
+
+def _json_record(**fields) -> dict:
+    return {"city": "Los Angeles, US-CA", "kind": "other", "status": "planned", "start_date": "2024-01-01"} | fields
+
+
+def hostile():
+    """Issue #13: input built to break a page, a job or a count. Each is a clear row error or one
+    clear failure of the job, never a crash, an 'unexpected error' or a half-written file."""
+    case(
+        "nul_in_header.csv",
+        csv_lines(GOOD_1, header=HEADER.replace("city", "ci\x00ty")),
+        status="failed",
+        message="Column 2 of the header (ci\\0ty) holds a NUL",
+        total_rows=None,
+        attempts=1,
+    )
+    case(
+        "lone_surrogate.json",
+        json.dumps([_json_record(title="Good"), _json_record(title="\ud800", start_date="2024-01-02"), _json_record(title="Also good", start_date="2024-01-03")]),
+        **counts(created=2, errors=1),
+        errors=[error(2, "title", "unpaired surrogate")],
+    )
+    case(
+        "lone_surrogate_in_key.json",
+        '[{"city": "Los Angeles, US-CA", "title": "Key", "kind": "other", "status": "planned", '
+        '"start_date": "2024-01-01", "\\udc00": "x"}]',
+        **counts(errors=1),
+        errors=[error(1, "", "A key of this record holds a NUL or non-text character")],
+    )
+    case(
+        "header_2000_columns.csv",
+        csv_lines(GOOD_1, header=HEADER + "," + ",".join(f"extra_{n}" for n in range(1990))),
+        status="failed",
+        message="The header names 2,000 columns; the limit is 1,000.",
+        total_rows=None,
+        max_seconds=5,
+    )
+    case(
+        "invalid_utf8_row3.csv",
+        csv_lines(GOOD_1).encode() + f"E-2,{LA},Caf".encode() + b"\xe9 Berlin,other,planned,2024-01-02,,,,internal\r\n",
+        status="failed",
+        message="(byte 0xE9 in row 3 cannot be read)",
+        total_rows=None,
+    )
+    case(
+        "nested_100000.json",
+        "[" + "[" * 100_000 + "]" * 100_000 + "]",
+        status="failed",
+        message="Record 1 of the JSON is nested too deeply",
+        total_rows=None,
+        max_seconds=10,
+    )
+    case(
+        "nested_100000_in_a_cell.json",
+        '[{"city": "Los Angeles, US-CA", "title": ' + "[" * 100_000 + "]" * 100_000 + "}]",
+        status="failed",
+        message="nested too deeply",
+        total_rows=None,
+    )
+    case(
+        "number_5000_digits.json",
+        "[" + json.dumps(_json_record(title="Fine")) + ", "
+        + json.dumps(_json_record(title="Huge city", start_date="2024-01-02"))[:-1] + ', "external_id": ' + "9" * 5000 + "}]",
+        **counts(created=1, errors=1),
+        errors=[error(2, "external_id", "at most 100 characters")],
+    )
+    case(
+        "number_5000_digits_as_date.json",
+        '[{"city": "Los Angeles, US-CA", "title": "Big", "kind": "other", "status": "planned", "start_date": ' + "9" * 5000 + "}]",
+        **counts(errors=1),
+        errors=[error(1, "start_date", "ISO 8601")],
+    )
+    case(
+        "nan_title.json",
+        '[{"city": "Los Angeles, US-CA", "title": NaN, "kind": "other", "status": "planned", "start_date": "2024-01-01"},'
+        ' {"city": "Los Angeles, US-CA", "title": "Infinite", "kind": "other", "status": "planned", "start_date": -Infinity},'
+        ' {"city": "Los Angeles, US-CA", "title": "Finite", "kind": "other", "status": "planned", "start_date": "2024-01-03"}]',
+        **counts(created=1, errors=2),
+        errors=[error(1, "title", "NaN is not a value JSON allows"), error(2, "start_date", "-Infinity is not a value JSON allows")],
+    )
+    case(
+        "dates_out_of_range.csv",
+        csv_lines(
+            f"E-1,{LA},Roman times,other,planned,0226-05-01,,,,internal",
+            f"E-2,{LA},Next century,other,planned,2100-12-31,2101-01-01,,,internal",
+            f"E-3,{LA},Last good day,other,planned,2100-12-31,2100-12-31,,,internal",
+            f"E-4,{LA},Before 1900,other,planned,1899-12-31,,,,internal",
+            f"E-5,{LA},First good day,other,planned,1900-01-01,,,,internal",
+        ),
+        **counts(created=2, errors=3),
+        errors=[error(2, "start_date", "1900-01-01"), error(3, "end_date", "2100-12-31"), error(5, "start_date", "1900-01-01")],
+    )
+    case(
+        "agreement_dates_out_of_range.csv",
+        csv_lines(
+            f"A-1,{LA},Ancient pact,declaration,signed,0226-05-01,",
+            f"A-2,{LA},Far future,declaration,signed,2024-01-01,2101-01-01",
+            f"A-3,{LA},Fine pact,declaration,signed,2024-01-01,2100-12-31",
+            header="external_id,city,title,kind,status,signed_on,expires_on",
+        ),
+        kind="agreements",
+        **counts(created=1, errors=2),
+        errors=[error(2, "signed_on", "1900-01-01"), error(3, "expires_on", "2100-12-31")],
+    )
+    case(
+        "unknown_key.json",
+        json.dumps([_json_record(title="With a note", note="ignored"), _json_record(title="Plain", start_date="2024-01-02")]),
+        **counts(created=2),
+        errors=[],
+        warnings=["“note” is not a column of engagements; it was ignored"],
+    )
+    case(
+        "unknown_column_with_bad_cells.csv",
+        csv_lines(GOOD_1 + ",bad\x00cell", GOOD_2 + "," + "z" * 131_073, header=HEADER + ",scratch"),
+        **counts(created=2),
+        errors=[],
+        warnings=["“scratch”"],
+    )
+    case(
+        "unknown_columns_xlsx.xlsx",
+        xlsx({"Sheet": [[*ROWS[0], "Colour", "colour "], *[[*row, "red", None] for row in ROWS[1:]]]}),
+        status="failed",
+        message="colour appear more than once",
+        total_rows=None,
+    )
+    case(
+        "unknown_columns_named_once.xlsx",
+        xlsx({"Sheet": [[*ROWS[0], "Colour", "Mood"], *[[*row, "red", "<script>alert(1)</script>"] for row in ROWS[1:]]]}),
+        **counts(created=2),
+        errors=[],
+        warnings=["“colour”", "“mood”"],
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,26 @@
+"""load_reference is what a production install runs: real reference data, no demo record, no user."""
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from cities.models import City, Country, Network, Topic
+from compliance.models import ComplianceRule
+from engagements.models import Agreement, Engagement
+
+
+@pytest.mark.django_db
+def test_load_reference_loads_the_reference_data_and_nothing_else():
+    call_command("load_reference", verbosity=0)
+
+    assert Country.objects.count() >= 240
+    assert City.objects.count() >= 20_000
+    assert Topic.objects.count() == 14
+    assert Network.objects.count() >= 8
+    assert set(ComplianceRule.objects.values_list("code", flat=True)) == {"TX-GOV-795", "FL-288-860", "AR-14-1-116"}
+    assert not User.objects.exists()
+    assert not Agreement.objects.exists() and not Engagement.objects.exists()
+
+    counts = (Country.objects.count(), City.objects.count(), Network.objects.count(), ComplianceRule.objects.count())
+    call_command("load_reference", verbosity=0)
+    assert (Country.objects.count(), City.objects.count(), Network.objects.count(), ComplianceRule.objects.count()) == counts
