@@ -36,15 +36,16 @@ def _city_staff(city_ids: Iterable[int]) -> dict[int, list[User]]:
     return staff
 
 
+def _watch_list_reasons(record) -> list[str]:
+    watched = WatchedCountry.objects.filter(country__in=record.counterpart_countries.all()).select_related("country")
+    return [f"Watch-list counterpart: {watch.country.name}" for watch in watched]
+
+
 def attention_reasons(engagement: Engagement) -> list[str]:
     """Why liaisons should look at this engagement: a federal-coordination request and each
     counterpart country on the watch list."""
     reasons = ["Federal coordination requested"] if engagement.federal_coordination_requested else []
-    watched = WatchedCountry.objects.filter(country__in=engagement.counterpart_countries.all()).select_related(
-        "country"
-    )
-    reasons += [f"Watch-list counterpart: {watch.country.name}" for watch in watched]
-    return reasons
+    return reasons + _watch_list_reasons(engagement)
 
 
 def needing_liaison_attention(engagement_ids: Iterable[int]) -> list[int]:
@@ -55,36 +56,40 @@ def needing_liaison_attention(engagement_ids: Iterable[int]) -> list[int]:
     return sorted(set(engagements.values_list("pk", flat=True)))
 
 
-def notify_engagement_alert(engagement_id: int) -> list[int]:
-    """Tell the liaisons whose portfolio covers the engagement's state that it requests federal
-    coordination or has a watch-list counterpart. Each version of the engagement is one event."""
-    engagement = Engagement.objects.select_related("city").filter(pk=engagement_id).first()
-    if engagement is None:
-        return []
-    reasons = attention_reasons(engagement)
-    if not reasons:
-        return []
+def _alert_covering_liaisons(record, kind: Kind, reasons: list[str]) -> list[int]:
+    """Tell the liaisons whose portfolio covers `record`'s state, and who may see it, why it needs
+    federal attention. Each version of the record is one event."""
     liaisons = list(
         User.objects.filter(role=Role.LIAISON, is_active=True)
-        .filter(Q(portfolio_all=True) | Q(portfolio_states__subdivision=engagement.city.subdivision))
+        .filter(Q(portfolio_all=True) | Q(portfolio_states__subdivision=record.city.subdivision))
         .distinct()
     )
     preload_access(liaisons)
-    novelty = "New" if engagement.version == 1 else "Changed"
+    noun = record._meta.model_name
+    novelty = "New" if record.version == 1 else "Changed"
     return create_notifications(
         [
             Notification(
                 recipient=user,
-                kind=Kind.ENGAGEMENT_ALERT,
-                object_key=f"engagement:{engagement.pk}",
-                period=f"v{engagement.version}",
-                title=f"{novelty} engagement for federal attention: {engagement.title} ({engagement.city.label})",
+                kind=kind,
+                object_key=f"{noun}:{record.pk}",
+                period=f"v{record.version}",
+                title=f"{novelty} {noun} for federal attention: {record.title} ({record.city.label})"[:400],
                 data={"reasons": reasons},
-                engagement=engagement,
+                **{noun: record},
             )
-            for user in _may_see(liaisons, engagement)
+            for user in _may_see(liaisons, record)
         ]
     )
+
+
+def notify_engagement_alert(engagement_id: int) -> list[int]:
+    """An engagement that requests federal coordination or has a watch-list counterpart."""
+    engagement = Engagement.objects.select_related("city").filter(pk=engagement_id).first()
+    if engagement is None:
+        return []
+    reasons = attention_reasons(engagement)
+    return _alert_covering_liaisons(engagement, Kind.ENGAGEMENT_ALERT, reasons) if reasons else []
 
 
 def notify_review(review_id: int) -> list[int]:
@@ -125,46 +130,17 @@ def notify_review(review_id: int) -> list[int]:
 
 def agreements_needing_liaison_attention(agreement_ids: Iterable[int]) -> list[int]:
     """Which of these agreements have a watch-list counterpart country (one query)."""
-    return sorted(
-        set(
-            Agreement.objects.filter(
-                pk__in=list(agreement_ids), counterpart_countries__watch__isnull=False
-            ).values_list("pk", flat=True)
-        )
-    )
+    agreements = among(Agreement.objects.filter(counterpart_countries__watch__isnull=False), "id", list(agreement_ids))
+    return sorted(set(agreements.values_list("pk", flat=True)))
 
 
 def notify_agreement_alert(agreement_id: int) -> list[int]:
-    """Tell the liaisons whose portfolio covers the agreement's state that it has a watch-list
-    counterpart (SPEC §3, §8.2). Each version of the agreement is one event."""
+    """An agreement with a watch-list counterpart (SPEC §3, §8.2)."""
     agreement = Agreement.objects.select_related("city").filter(pk=agreement_id).first()
     if agreement is None:
         return []
-    watched = WatchedCountry.objects.filter(country__in=agreement.counterpart_countries.all()).select_related("country")
-    reasons = [f"Watch-list counterpart: {watch.country.name}" for watch in watched]
-    if not reasons:
-        return []
-    liaisons = list(
-        User.objects.filter(role=Role.LIAISON, is_active=True)
-        .filter(Q(portfolio_all=True) | Q(portfolio_states__subdivision=agreement.city.subdivision))
-        .distinct()
-    )
-    preload_access(liaisons)
-    novelty = "New" if agreement.version == 1 else "Changed"
-    return create_notifications(
-        [
-            Notification(
-                recipient=user,
-                kind=Kind.AGREEMENT_ALERT,
-                object_key=f"agreement:{agreement.pk}",
-                period=f"v{agreement.version}",
-                title=f"{novelty} agreement for federal attention: {agreement.title} ({agreement.city.label})"[:400],
-                data={"reasons": reasons},
-                agreement=agreement,
-            )
-            for user in _may_see(liaisons, agreement)
-        ]
-    )
+    reasons = _watch_list_reasons(agreement)
+    return _alert_covering_liaisons(agreement, Kind.AGREEMENT_ALERT, reasons) if reasons else []
 
 
 def notify_flags_raised(flag_ids: Iterable[int]) -> list[int]:
