@@ -46,6 +46,13 @@ REFERENCE_MODELS = {"cities.Country", "cities.City", "cities.Topic", "cities.Net
 # A state law's flag on an agreement or engagement: seen with its record; resolved or waived by
 # the record's city's staff, liaisons and admins.
 COMPLIANCE_FLAG = "compliance.ComplianceFlag"
+# A person in a home city's directory (SPEC §8.4): people's data, read by internal readers only;
+# kept by the home city's staff (and admins).
+CONTACT = "contacts.Contact"
+# A file on an agreement or engagement (SPEC §8.4): read by whoever reads the record, except that
+# partners and the public see only the public documents of public records; added by the record's
+# city's staff (and admins).
+DOCUMENT = "documents.Document"
 
 
 def is_admin(user) -> bool:
@@ -115,7 +122,9 @@ def preload_access(users) -> None:
     asks `can` for thousands of users does not query once per user."""
     by_id = {user.pk: user for user in users}
     homes, states = defaultdict(set), defaultdict(set)
-    for user_id, city_id in User.home_cities.through.objects.filter(user_id__in=by_id).values_list("user_id", "city_id"):
+    for user_id, city_id in User.home_cities.through.objects.filter(user_id__in=by_id).values_list(
+        "user_id", "city_id"
+    ):
         homes[user_id].add(city_id)
     for user_id, subdivision in PortfolioState.objects.filter(user_id__in=by_id).values_list("user_id", "subdivision"):
         states[user_id].add(subdivision)
@@ -155,6 +164,27 @@ def engagement_child_q(user) -> Q:
     return visible_q(user, prefix="engagement__")
 
 
+def document_q(user) -> Q:
+    """A filter for documents: those of records `user` may see; for partners and the public,
+    only the public documents of public records."""
+    if reads_everything(user):
+        return Q()
+    on_record = (Q(agreement__isnull=False) & visible_q(user, prefix="agreement__")) | (
+        Q(engagement__isnull=False) & visible_q(user, prefix="engagement__")
+    )
+    if reads_internal(user):
+        return on_record
+    return on_record & Q(is_public=True)
+
+
+def may_see_document(user, document) -> bool:
+    """`document_q` for one document already in memory, with its record."""
+    record = document.record
+    if record is None or not may_see_record(user, record):
+        return False
+    return reads_internal(user) or (document.is_public and record.visibility == PUBLIC)
+
+
 def restrict(queryset, user):
     """`queryset` narrowed to the records `user` may see: the one read policy, for records read
     directly and for those reached through a relation (a linked agreement, a history label, a
@@ -170,6 +200,10 @@ def restrict(queryset, user):
         return queryset if reads_internal(user) else queryset.none()
     if label == COMPLIANCE_FLAG:
         return queryset.filter(compliance_flag_q(user))
+    if label == CONTACT:
+        return queryset if reads_people(user) else queryset.none()
+    if label == DOCUMENT:
+        return queryset.filter(document_q(user))
     return queryset
 
 
@@ -259,6 +293,17 @@ def can(user, action: Action | str, obj) -> bool:
             return True
         return action == Action.CHANGE and (role_of(user) == Role.LIAISON or is_home_city(user, record.city_id))
 
+    if label == CONTACT:
+        if not reads_people(user):
+            return False
+        return action == Action.VIEW or is_home_city(user, obj.home_city_id)
+
+    if label == DOCUMENT:
+        if action == Action.VIEW:
+            return may_see_document(user, obj)
+        record = obj.record
+        return record is not None and may_see_record(user, record) and is_home_city(user, record.city_id)
+
     if label in REFERENCE_MODELS:
         return action == Action.VIEW
 
@@ -274,7 +319,8 @@ def writes_any(user, model) -> bool:
     role = role_of(user)
     if label == "engagements.Review":
         return role == Role.LIAISON
-    if label in VISIBILITY_MODELS | CITY_OWNED_MODELS | {"engagements.FollowUp", "cities.Organization"}:
+    staff_written = {"engagements.FollowUp", "cities.Organization", CONTACT, DOCUMENT}
+    if label in VISIBILITY_MODELS | CITY_OWNED_MODELS | staff_written:
         return role == Role.STAFF
     if label == COMPLIANCE_FLAG:
         return role in (Role.STAFF, Role.LIAISON)

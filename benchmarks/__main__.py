@@ -33,7 +33,11 @@ PYTHON = sys.executable
 RESULTS = ROOT / "bench" / "results"
 BENCH_USER = "bench-liaison"
 SELECTIVE = "counterpart_country=DE&topic=climate"
+# The combined filter (country and topic) on the engagement list page, in-process.
+COMBINED_PAGE = f"/engagements/?{SELECTIVE}"
 DEEP_PAGE = 1000
+# What the API must reach beside the bare view of the same rows (issue #18).
+RATIO_TARGETS = {"first page": 0.45, "selective filter": 0.5, f"deep page {DEEP_PAGE}": 0.7}
 # The cheapest API list there is (one topic, token checked, counted, serialized): what any API
 # request costs before it reads a single engagement, beside the same bare view.
 FLOOR = "floor: one-topic list"
@@ -86,10 +90,12 @@ def bench_token(url: str) -> str:
     return manage(url, "issuetoken", BENCH_USER).strip().splitlines()[-1]
 
 
-def probe(url: str, token: str, api_urls: list[str], typeahead: int) -> dict:
+def probe(url: str, token: str, api_urls: list[str], typeahead: int, page_urls: list[str] = ()) -> dict:
     command = [PYTHON, "-m", "benchmarks.probe", "--user", BENCH_USER, "--token", token, "--typeahead", str(typeahead)]
     for api_url in api_urls:
         command += ["--api-url", api_url]
+    for page_url in page_urls:
+        command += ["--page-url", page_url]
     result = subprocess.run(command, cwd=ROOT, env=django_env(url), capture_output=True, text=True, check=False)
     if result.returncode:
         raise RuntimeError(f"probe failed:\n{result.stderr[-3000:]}")
@@ -181,6 +187,9 @@ def import_figures(url: str, rows: int, memory_rows: int | None) -> dict:
         "peak_rss_mb_100k": float(re.search(r"peak RSS ([\d,]+) MB", output)[1].replace(",", "")),
         "output": output,
     }
+    floor = re.search(r"^floor:.*= ([\d,]+) rows/s", output, re.MULTILINE)
+    if floor:
+        figures["floor_rps"] = float(floor[1].replace(",", ""))
     if memory_rows:
         output = run_script(url, "benchmarks.import_bench", "--rows", str(memory_rows), "--memory-only")
         figures["memory_rows"] = memory_rows
@@ -188,14 +197,24 @@ def import_figures(url: str, rows: int, memory_rows: int | None) -> dict:
     return figures
 
 
-def export_figures(url: str) -> dict:
-    """The API's CSV export of every engagement (benchmarks/export_bench.py), rows/s and memory."""
-    output = run_script(url, "benchmarks.export_bench", "--path", "api")
+# The CSV exports `make bench` times on the large database: results key, export_bench path, label.
+EXPORTS = (("export", "api", "API CSV export"), ("export_html", "html", "engagement list CSV export"))
+
+
+def export_figures(url: str, path: str = "api") -> dict:
+    """A CSV export of every engagement (benchmarks/export_bench.py): rows/s, memory, and the
+    database's CPU time with the rows/s it stands for on a machine with a core to spare."""
+    output = run_script(url, "benchmarks.export_bench", "--path", path)
+    server = re.search(r"^database CPU ([\d.]+) s; by the busier process, ([\d,]+) rows/s", output, re.MULTILINE)
+    load = re.search(r"^load average ([\d.]+)", output, re.MULTILINE)
     return {
         "rows": int(re.search(r"^export: ([\d,]+) rows", output, re.MULTILINE)[1].replace(",", "")),
         "rps": float(re.search(r"^export:.*= ([\d,]+) rows/s", output, re.MULTILINE)[1].replace(",", "")),
         "peak_rss_mb": float(re.search(r"peak RSS ([\d,]+) MB", output)[1].replace(",", "")),
         "rss_growth_mb": float(re.search(r"\+([\d,]+) MB\)", output)[1].replace(",", "")),
+        "database_cpu_s": float(server[1]) if server else None,
+        "cpu_bound_rps": float(server[2].replace(",", "")) if server else None,
+        "load_average": float(load[1]) if load else None,
         "output": output,
     }
 
@@ -262,6 +281,18 @@ def summarise(results: dict) -> list[dict]:
                 ok=ratio >= 0.5,
             )
         )
+        if "floor_rps" in imports:
+            ratio = imports["import_rps"] / imports["floor_rps"]
+            rows.append(
+                row(
+                    f"import {imports['rows']:,} rows (rows/s) vs no-Python floor",
+                    imports["import_rps"],
+                    imports["floor_rps"],
+                    ratio,
+                    ">= 0.8x",
+                    ok=ratio >= 0.8,
+                )
+            )
         if "peak_rss_mb" in imports:
             rows.append(
                 row(
@@ -284,20 +315,31 @@ def summarise(results: dict) -> list[dict]:
         if name == FLOOR:
             rows.append(row(f"API {name} (req/s) vs bare view", api["rps"], bare["rps"], ratio, "(context)"))
             continue
+        target = RATIO_TARGETS.get(name, 0.35)
         rows.append(
             row(
-                f"API {name} (req/s) vs bare view", api["rps"], bare["rps"], ratio, ">= 0.35x", ok=at_least(ratio, 0.35)
+                f"API {name} (req/s) vs bare view",
+                api["rps"],
+                bare["rps"],
+                ratio,
+                f">= {target}x",
+                ok=at_least(ratio, target),
             )
         )
         tail = divide(api["p99_ms"], api["p50_ms"])
         rows.append(
             row(f"API {name} p99 vs p50 (ms)", api["p99_ms"], api["p50_ms"], tail, "<= 3x", ok=at_most(tail, 3))
         )
-    export = results.get("export", {})
-    if "rps" in export:
+    for key, _, label in EXPORTS:
+        export = results.get(key, {})
+        if "rps" not in export:
+            if export:
+                rows.append(row(label, export.get("error"), None, None, "", ok=False))
+            continue
+        load = f", load {export['load_average']:.1f}" if export.get("load_average") is not None else ""
         rows.append(
             row(
-                f"API CSV export, {export['rows']:,} rows (rows/s)",
+                f"{label}, {export['rows']:,} rows (rows/s{load})",
                 export["rps"],
                 None,
                 None,
@@ -305,9 +347,24 @@ def summarise(results: dict) -> list[dict]:
                 ok=export["rps"] >= 20_000,
             )
         )
+        if export.get("cpu_bound_rps"):
+            # The wall clock of a shared machine counts others' work too: the same export by the
+            # CPU time of its busier process (the database's, for COPY).
+            rows.append(
+                row(
+                    f"{label}, rows/s by CPU time (database {export['database_cpu_s']:.1f} s)",
+                    export["cpu_bound_rps"],
+                    None,
+                    None,
+                    "(context)",
+                )
+            )
+        rows.append(
+            row(f"{label}, peak RSS (MB)", export["peak_rss_mb"], None, None, "<= 150", ok=export["peak_rss_mb"] <= 150)
+        )
         rows.append(
             row(
-                "API CSV export, RSS growth (MB)",
+                f"{label}, RSS growth (MB)",
                 export["rss_growth_mb"],
                 None,
                 None,
@@ -315,11 +372,26 @@ def summarise(results: dict) -> list[dict]:
                 ok=export["rss_growth_mb"] <= 100,
             )
         )
-    elif export:
-        rows.append(row("API CSV export", export.get("error"), None, None, "", ok=False))
     large, small = results.get("large"), results.get("small")
+    if large:
+        combined = [(path, figures) for path, figures in large.get("api", {}).items() if SELECTIVE in path]
+        combined += [(path, figures) for path, figures in large.get("pages", {}).items() if SELECTIVE in path]
+        for path, figures in combined:
+            rows.append(
+                row(
+                    f"country + topic {path.split('?')[0]} in-process (ms)",
+                    figures["ms"],
+                    None,
+                    None,
+                    "<= 50 ms",
+                    ok=figures["ms"] <= 50,
+                )
+            )
     if large and small:
-        for label, big, little in [("/dashboard/", large["dashboard"], small["dashboard"])] + [
+        pages = [("/dashboard/", large["dashboard"], small["dashboard"])]
+        if "review" in large and "review" in small:
+            pages.append(("/review/", large["review"], small["review"]))
+        for label, big, little in pages + [
             (f"stats group_by={name}", large["stats"][name], small["stats"][name]) for name in large["stats"]
         ]:
             ratio = divide(big["ms"], little["ms"])
@@ -438,7 +510,13 @@ def main() -> None:
         FLOOR: "/bench/bare/engagements/",
     }
     log("in-process pages at both sizes")
-    results["large"] = probe(large_url, token, [path for name, path in paths.items() if name != FLOOR], typeahead=300)
+    results["large"] = probe(
+        large_url,
+        token,
+        [path for name, path in paths.items() if name != FLOOR],
+        typeahead=300,
+        page_urls=[COMBINED_PAGE],
+    )
     results["small"] = probe(small_url, bench_token(small_url), [], typeahead=0)
 
     log(f"HTTP under load: wrk, {options.connections} connections, {options.seconds} s per run")
@@ -479,11 +557,12 @@ def main() -> None:
             results["compliance"] = {"error": str(error)[-500:]}
 
     if not options.skip_export:
-        log(f"CSV export of every engagement of the {options.engagements:,} database")
-        try:
-            results["export"] = export_figures(large_url)
-        except (RuntimeError, TypeError) as error:
-            results["export"] = {"error": str(error)[-500:]}
+        for key, path, label in EXPORTS:
+            log(f"{label} of every engagement of the {options.engagements:,} database")
+            try:
+                results[key] = export_figures(large_url, path)
+            except (RuntimeError, TypeError) as error:
+                results[key] = {"error": str(error)[-500:]}
 
     results["seconds"] = time.monotonic() - began
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -47,21 +47,34 @@ def main(argv=None) -> int:
     load_rules()
     states = ["US-TX", "US-FL", "US-AR", "US-CA", "US-NY", "US-IL", "US-WA", "US-GA"]
     homes = City.objects.bulk_create(
-        City(name=f"{PREFIX} home {i}", ascii_name=f"home {i}", country_id="US", subdivision=states[i % len(states)],
-             slug=f"{PREFIX.lower()}-home-{i}")
+        City(
+            name=f"{PREFIX} home {i}",
+            ascii_name=f"home {i}",
+            country_id="US",
+            subdivision=states[i % len(states)],
+            slug=f"{PREFIX.lower()}-home-{i}",
+        )
         for i in range(400)
     )
     abroad = City.objects.bulk_create(
-        City(name=f"{PREFIX} abroad {i}", ascii_name=f"abroad {i}", country_id=codes[i % len(codes)],
-             slug=f"{PREFIX.lower()}-abroad-{i}")
+        City(
+            name=f"{PREFIX} abroad {i}",
+            ascii_name=f"abroad {i}",
+            country_id=codes[i % len(codes)],
+            slug=f"{PREFIX.lower()}-abroad-{i}",
+        )
         for i in range(800)
     )
     started = time.monotonic()
     with write_path():
         agreements = Agreement.objects.bulk_create(
             (
-                Agreement(city=rng.choice(homes), title=f"{PREFIX} agreement {i}", kind=rng.choice(Agreement.Kind.values),
-                          status=rng.choice(Agreement.Status.values))
+                Agreement(
+                    city=rng.choice(homes),
+                    title=f"{PREFIX} agreement {i}",
+                    kind=rng.choice(Agreement.Kind.values),
+                    status=rng.choice(Agreement.Status.values),
+                )
                 for i in range(args.agreements)
             ),
             batch_size=5000,
@@ -73,15 +86,17 @@ def main(argv=None) -> int:
                 city_rows.append(ac(agreement_id=agreement.pk, city_id=city.pk))
                 country_rows.append((agreement.pk, city.country_id))
         ac.objects.bulk_create(city_rows, batch_size=10000)
-        acc.objects.bulk_create(
-            [acc(agreement_id=a, country_id=c) for a, c in set(country_rows)], batch_size=10000
-        )
+        acc.objects.bulk_create([acc(agreement_id=a, country_id=c) for a, c in set(country_rows)], batch_size=10000)
         engagements = Engagement.objects.bulk_create(
             (
-                Engagement(city=rng.choice(homes), title=f"{PREFIX} engagement {i}", kind="bilateral_meeting",
-                           status=rng.choice(Engagement.Status.values),
-                           start_date=f"{rng.randint(2015, 2026)}-{rng.randint(1, 12):02d}-01",
-                           agreement=rng.choice(agreements) if i % 5 == 0 else None)
+                Engagement(
+                    city=rng.choice(homes),
+                    title=f"{PREFIX} engagement {i}",
+                    kind="bilateral_meeting",
+                    status=rng.choice(Engagement.Status.values),
+                    start_date=f"{rng.randint(2015, 2026)}-{rng.randint(1, 12):02d}-01",
+                    agreement=rng.choice(agreements) if i % 5 == 0 else None,
+                )
                 for i in range(args.engagements)
             ),
             batch_size=5000,

@@ -2,9 +2,10 @@
 """The benchmark's own PostgreSQL databases, built once and reused.
 
 `dip_bench_ref` holds the migrated schema and the reference and demo data (`seed_demo`); each
-scale database is a copy of it (CREATE DATABASE ... TEMPLATE, seconds rather than minutes) plus
-`seed_scale`. A database's comment records what it holds, so a later run reuses it only when it
-is complete and of the right size. Migrations added since are applied on reuse.
+scale database (`dip_bench_<engagements>`; `BENCH_DB_PREFIX` replaces `dip_bench`) is a copy of
+it (CREATE DATABASE ... TEMPLATE, seconds rather than minutes) plus `seed_scale`. A database's
+comment records what it holds, so a later run reuses it only when it is complete and of the right
+size. Migrations added since are applied on reuse.
 """
 
 import os
@@ -17,7 +18,9 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
-REFERENCE = "dip_bench_ref"
+# Several checkouts may share one server: `BENCH_DB_PREFIX` names their databases apart.
+PREFIX = os.environ.get("BENCH_DB_PREFIX", "dip_bench")
+REFERENCE = f"{PREFIX}_ref"
 SEED = 2026
 
 
@@ -66,7 +69,7 @@ def _reference(log: Callable[[str], None], rebuild: bool) -> None:
 def ensure(engagements: int, *, rebuild: bool, log: Callable[[str], None]) -> str:
     """The URL of a database with the reference data and `engagements` generated engagements
     (and a tenth as many agreements)."""
-    name = f"dip_bench_{engagements}"
+    name = f"{PREFIX}_{engagements}"
     marker = f"engagements={engagements} seed={SEED}"
     if not rebuild and _comment(name) == marker:
         _manage(name, "migrate", "--no-input", "-v0")
@@ -76,8 +79,8 @@ def ensure(engagements: int, *, rebuild: bool, log: Callable[[str], None]) -> st
     _execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     _execute(f"CREATE DATABASE {name} TEMPLATE {REFERENCE}")
     _manage(name, "migrate", "--no-input", "-v0")
+    # No VACUUM or ANALYZE here: seed_scale leaves the planner's statistics fresh itself (SPEC
+    # §8.5), and the figures are those of a database as the product's own bulk load leaves it.
     _manage(name, "seed_scale", "--engagements", str(engagements), "--seed", str(SEED))
-    with psycopg.connect(url(name), autocommit=True) as connection:
-        connection.execute("VACUUM ANALYZE")
     _execute(f"COMMENT ON DATABASE {name} IS '{marker}'")
     return url(name)

@@ -52,6 +52,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def type_ahead(client, samples: int) -> dict:
+    from cities import matching
     from cities.models import City
 
     rng = random.Random(7)
@@ -64,7 +65,7 @@ def type_ahead(client, samples: int) -> dict:
         endpoint.append(time.perf_counter() - began)
         assert response.status_code == 200, response.status_code
         began = time.perf_counter()
-        list(City.objects.search(prefix).select_related("country")[:10])
+        matching.suggest(prefix, 8, City.objects.select_related("country"))
         query.append(time.perf_counter() - began)
     return {
         "cities": len(names),
@@ -81,6 +82,7 @@ def main() -> None:
     parser.add_argument("--token", required=True, help="That liaison's API token.")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--api-url", action="append", default=[], help="API list URLs to measure as well.")
+    parser.add_argument("--page-url", action="append", default=[], help="HTML pages to measure as well (signed in).")
     parser.add_argument("--typeahead", type=int, default=0, help="How many type-ahead prefixes to time (0: none).")
     options = parser.parse_args()
     _setup_django()
@@ -106,11 +108,14 @@ def main() -> None:
         "agreements": Engagement.agreement.field.related_model.objects.count(),
         "count_ms": (time.perf_counter() - began) * 1000,
         "dashboard": measure(client, "/dashboard/", options.repeat),
+        # The liaison's review queue: unreviewed first, flagged and watched on top (SPEC §5).
+        "review": measure(client, "/review/", options.repeat),
         "stats": {
             dimension: measure(api, f"/api/v1/stats/engagements/?group_by={dimension}", options.repeat)
             for dimension in STATS_DIMENSIONS
         },
         "api": {url: measure(api, url, options.repeat) for url in options.api_url},
+        "pages": {url: measure(client, url, options.repeat) for url in options.page_url},
     }
     if options.typeahead:
         result["typeahead"] = type_ahead(client, options.typeahead)

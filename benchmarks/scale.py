@@ -407,13 +407,28 @@ def _next_id(model) -> int:
     return (last or 0) + 1
 
 
+def _filter_arrays(batch: Batch) -> tuple[dict, dict]:
+    """Each record's topic slugs and counterpart country codes, sorted bytewise as the triggers
+    of engagements/migrations/0004 keep them: written with the rows, so the triggers that follow
+    the relations' COPY find every array already right and rewrite no row."""
+    slugs = dict(Topic.objects.values_list("pk", "slug"))
+    topics, countries = {}, {}
+    for record_id, topic_id in batch.relations["topics"]:
+        topics.setdefault(record_id, []).append(slugs[topic_id])
+    for record_id, code in batch.relations["counterpart_countries"]:
+        countries.setdefault(record_id, []).append(code)
+    return topics, countries
+
+
 def _write_copy(model, batch: Batch) -> int:
     written = 0
+    topics, countries = _filter_arrays(batch)
+    columns = [*batch.columns, "topic_slugs", "counterpart_country_codes"]
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        with raw.copy(f"COPY {model._meta.db_table} ({', '.join(batch.columns)}) FROM STDIN") as copy:
+        with raw.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in batch.rows:
-                copy.write_row(row)
+                copy.write_row((*row, sorted(set(topics.get(row[0], ()))), sorted(set(countries.get(row[0], ())))))
         for relation, pairs in batch.relations.items():
             through, own, other = _through(model, relation)
             with raw.copy(f"COPY {through._meta.db_table} ({own}, {other}) FROM STDIN") as copy:

@@ -37,18 +37,14 @@ NAMES = [
 def bare_engagements(request):
     """`?page=`, `?counterpart_country=` and `?topic=` (a slug) as the API reads them."""
     conditions, params = [], []
+    # The arrays each engagement carries (engagements/migrations/0004), through their GIN
+    # indexes: the fastest the database answers these filters, as the API does.
     if country := request.GET.get("counterpart_country"):
-        conditions.append(
-            "EXISTS (SELECT 1 FROM engagements_engagement_counterpart_countries x "
-            "WHERE x.engagement_id = e.id AND x.country_id = %s)"
-        )
-        params.append(country.upper())
+        conditions.append("e.counterpart_country_codes @> %s::text[]")
+        params.append([country.upper()])
     if topic := request.GET.get("topic"):
-        conditions.append(
-            "EXISTS (SELECT 1 FROM engagements_engagement_topics x JOIN cities_topic t ON t.id = x.topic_id "
-            "WHERE x.engagement_id = e.id AND t.slug = %s)"
-        )
-        params.append(topic)
+        conditions.append("e.topic_slugs && %s::text[]")
+        params.append([topic])
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     offset = (int(request.GET.get("page", "1")) - 1) * PAGE_SIZE
     with connection.cursor() as cursor:

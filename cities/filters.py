@@ -36,7 +36,9 @@ def active_membership_q(prefix: str = "") -> Q:
 class CityFilterSet(django_filters.FilterSet):
     country = CountryCodeFilter(method="filter_country")
     subdivision = SubdivisionFilter(method="filter_subdivision")
-    q = django_filters.CharFilter(method="filter_q", max_length=200, label="Name starts with")
+    q = django_filters.CharFilter(
+        method="filter_q", max_length=200, label="A word of its name or alternate names starts with (accents ignored)"
+    )
     min_population = PopulationFilter(field_name="population", lookup_expr="gte")
     has_office = StrictBooleanFilter(method="filter_has_office")
     network = SlugFilter(method="filter_network", label="Member of network (slug)")
@@ -52,7 +54,7 @@ class CityFilterSet(django_filters.FilterSet):
         return queryset.filter(subdivision=value.upper())
 
     def filter_q(self, queryset, name, value):
-        # Prefix match on the folded name, largest cities first (SPEC §6 type-ahead rule).
+        # A word of any of its names starts with it, largest cities first (SPEC §8.1, cities.matching).
         return queryset.search(value)
 
     def filter_has_office(self, queryset, name, value):

@@ -13,9 +13,9 @@ from django.db.models import Q
 
 from accounts.policy import home_city_ids, is_admin
 
+from .matching import is_named
 from .models import City, InternationalAffairsOffice, Network, NetworkMembership, Organization
 from .references import AmbiguousCity, CityReferenceError, CityResolver, describe
-from .text import fold
 
 QUERY_SUFFIX = "_query"
 SUGGESTION_LIMIT = 8
@@ -97,9 +97,7 @@ class PickerField(forms.Field):
         self.multiple = multiple
         kwargs.setdefault(
             "widget",
-            PickerWidget(
-                model=self.model, search_url_name=search_url_name, multiple=multiple, placeholder=placeholder
-            ),
+            PickerWidget(model=self.model, search_url_name=search_url_name, multiple=multiple, placeholder=placeholder),
         )
         super().__init__(**kwargs)
 
@@ -162,7 +160,7 @@ class CityPickerField(PickerField):
             except CityReferenceError:
                 # A bare name: take it when it names exactly one city or one dominant city.
                 matches = list(City.objects.search(part)[:SUGGESTION_LIMIT])
-                exact = [city for city in matches if city.search_name == fold(part)]
+                exact = [city for city in matches if is_named(city, part)]
                 if len(exact) == 1 or (exact and (exact[0].population or 0) >= 10 * (exact[1].population or 0)):
                     cities.append(exact[0])
                 elif matches:
@@ -260,7 +258,9 @@ class MembershipForm(PlainLabels, forms.Form):
     network = forms.ModelChoiceField(queryset=Network.objects.order_by("name"))
     role = forms.ChoiceField(choices=NetworkMembership.Role.choices, initial=NetworkMembership.Role.MEMBER)
     joined_on = forms.DateField(required=False, widget=DateInput, label="Joined on")
-    left_on = forms.DateField(required=False, widget=DateInput, label="Left on", help_text="Leave empty while the membership is active.")
+    left_on = forms.DateField(
+        required=False, widget=DateInput, label="Left on", help_text="Leave empty while the membership is active."
+    )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, user, **kwargs):
@@ -281,11 +281,21 @@ class OfficeForm(PlainLabels, forms.ModelForm):
     class Meta:
         model = InternationalAffairsOffice
         fields = [
-            "name", "established_on", "head_name", "head_title", "staff_count",
-            "website", "email", "phone", "mandate", "is_active",
+            "name",
+            "established_on",
+            "head_name",
+            "head_title",
+            "staff_count",
+            "website",
+            "email",
+            "phone",
+            "mandate",
+            "is_active",
         ]
         labels = {
-            "name": "Office name", "head_name": "Head of office", "head_title": "Head's title",
+            "name": "Office name",
+            "head_name": "Head of office",
+            "head_title": "Head's title",
             "is_active": "The office is active",
         }
         widgets = {"established_on": DateInput, "mandate": forms.Textarea(attrs={"rows": 4})}

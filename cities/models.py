@@ -81,6 +81,30 @@ class City(models.Model):
         return f"{name}, {subdivision or country_id}"
 
 
+class CityName(models.Model):
+    """One key a city is found by (`cities.matching`): a way of writing it (name, ASCII name or an
+    alternate name in any script), folded, from one of its word starts to its end."""
+
+    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="names")
+    key = models.CharField(max_length=200)
+    # The key starts where the name starts (references match whole names only).
+    whole = models.BooleanField(default=True)
+    # From the city's name or ASCII name rather than an alternate name.
+    primary = models.BooleanField(default=False)
+    # The city's population, copied so the type-ahead ranks without reading the cities.
+    population = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # Prefix matches (`LIKE 'key%'`) need the pattern operator class on PostgreSQL.
+            models.Index(fields=["key"], name="cityname_key_idx", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["-population", "city"], name="cityname_population_idx"),
+        ]
+
+    def __str__(self):
+        return self.key
+
+
 class Topic(models.Model):
     """One entry of the fixed topic taxonomy."""
 

@@ -1,12 +1,12 @@
 from django.db import models
 
-from .text import fold
-
 
 class CityQuerySet(models.QuerySet):
     def search(self, query: str):
-        """Cities whose name starts with `query`, largest first (type-ahead and the API's `q`)."""
-        folded = fold(query)
-        if not folded:
+        """Cities with a word of a name (any script, case and accents ignored) starting with
+        `query`, largest first: the cities API's `q` and the pickers (`cities.matching`)."""
+        from .matching import matching_ids, name_key  # matching reads the models this module serves
+
+        if not name_key(query):
             return self.none()
-        return self.filter(search_name__startswith=folded).order_by("-population", "name")
+        return self.filter(pk__in=matching_ids(query)).order_by("-population", "name", "pk")

@@ -13,7 +13,10 @@ from django.apps import apps
 from django.db import transaction
 from django.utils.text import slugify
 
-from .models import City, Country, Network, Topic
+from utilities.sqlbulk import refresh_statistics
+
+from .matching import index_cities
+from .models import City, CityName, Country, Network, Topic
 from .references import CityResolver
 from .text import fold, to_ascii
 
@@ -21,8 +24,17 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 CITY_FIELDS = [
-    "name", "ascii_name", "search_name", "alternate_names", "country", "subdivision",
-    "population", "latitude", "longitude", "timezone", "slug",
+    "name",
+    "ascii_name",
+    "search_name",
+    "alternate_names",
+    "country",
+    "subdivision",
+    "population",
+    "latitude",
+    "longitude",
+    "timezone",
+    "slug",
 ]
 
 
@@ -72,7 +84,9 @@ def city_from_gazetteer(row: dict, country_ids: set[str]) -> City | None:
     name = row["name"]
     ascii_name = to_ascii(name) or name
     subdivision = f"US-{row['admin1code']}" if row["countrycode"] == "US" and row.get("admin1code") else ""
-    alternates = sorted({fold(alt) for alt in row.get("alternatenames", []) if alt and "|" not in alt})
+    # As GeoNames writes them (`München`, `北京`): the matcher folds them (`cities.matching`).
+    alternates = sorted({" ".join(alt.split()) for alt in row.get("alternatenames", []) if alt and "|" not in alt})
+    alternates = [alt for alt in alternates if alt and len(alt) <= 200]
     return City(
         geonames_id=row["geonameid"],
         name=name,
@@ -97,6 +111,10 @@ def assign_slugs(cities: list[City], taken: set[str]) -> None:
         city.slug = slug
 
 
+# What the matcher's keys are made of: a city whose values of these changed is indexed again.
+INDEXED_FIELDS = ("name", "ascii_name", "alternate_names", "population")
+
+
 def load_cities(batch_size: int = 2000) -> int:
     country_ids = set(Country.objects.values_list("iso2", flat=True))
     cities, seen = [], set()
@@ -110,6 +128,13 @@ def load_cities(batch_size: int = 2000) -> int:
     # Slugs of cities that did not come from GeoNames (added by an admin) stay theirs.
     taken = set(City.objects.filter(geonames_id__isnull=True).values_list("slug", flat=True))
     assign_slugs(cities, taken)
+    indexed = {
+        row[0]: row[1:]
+        for row in City.objects.filter(geonames_id__isnull=False, names__isnull=False)
+        .distinct()
+        .values_list("geonames_id", *INDEXED_FIELDS)
+        .iterator(chunk_size=5000)
+    }
     with transaction.atomic():
         for start in range(0, len(cities), batch_size):
             City.objects.bulk_create(
@@ -118,6 +143,18 @@ def load_cities(batch_size: int = 2000) -> int:
                 unique_fields=["geonames_id"],
                 update_fields=CITY_FIELDS,
             )
+        # Only the cities that are new or whose names or population changed: a reload rewrites nothing.
+        changed = [
+            city
+            for city in cities
+            if indexed.get(city.geonames_id) != tuple(getattr(city, name) for name in INDEXED_FIELDS)
+        ]
+        if changed:
+            ids = dict(City.objects.filter(geonames_id__isnull=False).values_list("geonames_id", "pk"))
+            for city in changed:
+                city.pk = ids[city.geonames_id]
+            index_cities(changed, fresh=not indexed)
+            refresh_statistics([CityName])
     return len(cities)
 
 

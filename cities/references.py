@@ -2,15 +2,15 @@
 
 A reference is a GeoNames id (`5368361`), `Name, CC` (`Berlin, DE`) or `Name, CC-SUB`
 (`Los Angeles, US-CA`). A name matches a city's name or ASCII name, ignoring case and accents,
-or, when none does, one of its alternate names. Among several matches the most populous wins
+or, when none does, one of its alternate names (`cities.matching.named`, the one matcher). Among several matches the most populous wins
 when it has at least ten times the population of the next; otherwise the reference is ambiguous.
 """
 
 import re
 from dataclasses import dataclass
 
+from .matching import named
 from .models import City
-from .text import fold
 
 SEPARATOR = ";"
 DOMINANCE = 10
@@ -49,9 +49,7 @@ def parse(reference: str) -> ParsedReference:
     name, comma, place = text.rpartition(",")
     place = place.strip()
     if not comma or not name.strip():
-        raise UnknownCity(
-            f"“{text}” is not a city reference: write a GeoNames id, “Name, CC” or “Name, CC-SUB”."
-        )
+        raise UnknownCity(f"“{text}” is not a city reference: write a GeoNames id, “Name, CC” or “Name, CC-SUB”.")
     if match := _SUBDIVISION.match(place):
         return ParsedReference(name=name.strip(), country=match[1].upper(), subdivision=place.upper())
     if _COUNTRY.match(place):
@@ -116,11 +114,7 @@ class CityResolver:
         scope = self.queryset.filter(country_id=parsed.country)
         if parsed.subdivision:
             scope = scope.filter(subdivision=parsed.subdivision)
-        folded = fold(parsed.name)
-        matches = list(scope.filter(search_name=folded))
-        if not matches:
-            matches = list(scope.filter(alternate_names__contains=f"|{folded}|"))
-        return choose(reference.strip(), matches)
+        return choose(reference.strip(), named(parsed.name, scope))
 
 
 def resolve_city(reference: str) -> City:

@@ -14,13 +14,18 @@ from django.utils.text import slugify
 
 from accounts.policy import Action, can
 
+from .matching import index_cities
 from .models import City, InternationalAffairsOffice, Network, NetworkMembership, Organization
 from .text import fold, to_ascii
 
 
 def _reject_nul(data: Mapping[str, Any]) -> None:
     """PostgreSQL refuses NUL in text; say so as a validation error rather than fail later."""
-    bad = {key: ["Text may not contain NUL characters."] for key, value in data.items() if isinstance(value, str) and "\x00" in value}
+    bad = {
+        key: ["Text may not contain NUL characters."]
+        for key, value in data.items()
+        if isinstance(value, str) and "\x00" in value
+    }
     if bad:
         raise ValidationError(bad)
 
@@ -90,15 +95,26 @@ def delete_record(*, actor, instance: models.Model) -> None:
 
 
 OFFICE_FIELDS = [
-    "city", "name", "established_on", "head_name", "head_title", "staff_count",
-    "website", "email", "phone", "mandate", "is_active",
+    "city",
+    "name",
+    "established_on",
+    "head_name",
+    "head_title",
+    "staff_count",
+    "website",
+    "email",
+    "phone",
+    "mandate",
+    "is_active",
 ]
 ORGANIZATION_FIELDS = ["name", "kind", "country", "city", "website"]
 MEMBERSHIP_FIELDS = ["network", "city", "role", "joined_on", "left_on", "notes"]
 
 
 @transaction.atomic
-def save_office(*, actor, data: Mapping[str, Any], office: InternationalAffairsOffice | None = None) -> InternationalAffairsOffice:
+def save_office(
+    *, actor, data: Mapping[str, Any], office: InternationalAffairsOffice | None = None
+) -> InternationalAffairsOffice:
     return write_record(actor=actor, instance=office or InternationalAffairsOffice(), data=data, allowed=OFFICE_FIELDS)
 
 
@@ -108,16 +124,14 @@ def save_organization(*, actor, data: Mapping[str, Any], organization: Organizat
     city = data.get("city")
     if city is not None and not data.get("country"):
         data["country"] = city.country
-    return write_record(
-        actor=actor, instance=organization or Organization(), data=data, allowed=ORGANIZATION_FIELDS
-    )
+    return write_record(actor=actor, instance=organization or Organization(), data=data, allowed=ORGANIZATION_FIELDS)
 
 
 @transaction.atomic
-def save_membership(*, actor, data: Mapping[str, Any], membership: NetworkMembership | None = None) -> NetworkMembership:
-    return write_record(
-        actor=actor, instance=membership or NetworkMembership(), data=data, allowed=MEMBERSHIP_FIELDS
-    )
+def save_membership(
+    *, actor, data: Mapping[str, Any], membership: NetworkMembership | None = None
+) -> NetworkMembership:
+    return write_record(actor=actor, instance=membership or NetworkMembership(), data=data, allowed=MEMBERSHIP_FIELDS)
 
 
 @transaction.atomic
@@ -146,13 +160,21 @@ def save_city(*, actor, data: Mapping[str, Any], city: City | None = None) -> Ci
         data["search_name"] = fold(name)
     if city.pk is None:
         country = data.get("country")
-        base = slugify(f"{data.get('ascii_name', '')} {data.get('subdivision') or getattr(country, 'iso2', '')}")[:200] or "city"
+        base = (
+            slugify(f"{data.get('ascii_name', '')} {data.get('subdivision') or getattr(country, 'iso2', '')}")[:200]
+            or "city"
+        )
         slug, suffix = base, 1
         while City.objects.filter(slug=slug).exists():
             suffix += 1
             slug = f"{base}-{suffix}"
         data["slug"] = slug
-    return write_record(actor=actor, instance=city, data=data, allowed=[*CITY_FIELDS, "ascii_name", "search_name", "slug"])
+    city = write_record(
+        actor=actor, instance=city, data=data, allowed=[*CITY_FIELDS, "ascii_name", "search_name", "slug"]
+    )
+    # The matcher's keys follow its names and population (`cities.matching`).
+    index_cities([city])
+    return city
 
 
 @transaction.atomic

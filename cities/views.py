@@ -14,8 +14,10 @@ from django.views.decorators.http import require_GET
 
 from accounts.policy import Action, can, history_for, home_city_ids, is_admin
 from utilities.listing import Column, list_page
+from utilities.sessions import keep_session_as_is
 from utilities.templatetags.drafts import mark_saved
 
+from . import matching
 from .filters import MembershipFilterSet
 from .forms import (
     QUERY_SUFFIX,
@@ -46,23 +48,28 @@ def _printable(value: str) -> str:
 
 
 def _suggestions(request, results, field, query):
-    return render(
+    response = render(
         request,
         "widgets/suggestions.html",
         {"results": results, "q": query, "listbox": f"id_{field}_listbox"},
     )
+    # One answer per keystroke: the page typed on has just refreshed the session.
+    return keep_session_as_is(response)
 
 
 @never_cache
 @require_GET
 @login_required
 def city_search(request):
-    """Type-ahead over every city: names starting with what was typed, largest first."""
+    """Type-ahead over every city: a word of any of its names (any script, accents and case
+    ignored) starting with what was typed, largest first (`cities.matching`). Queries: the
+    session, the user, the matching ids, their cities."""
     field, query = _typed_query(request)
-    cities = City.objects.search(query).select_related("country")
-    # Only what a suggestion shows: the alternate names would make the sort carry kilobytes a row.
-    cities = cities.only("name", "subdivision", "population", "geonames_id", "country__name")
-    results = list(cities[:SUGGESTION_LIMIT]) if query else []
+    # Only what a suggestion shows: the alternate names would carry kilobytes a row.
+    cities = City.objects.select_related("country").only(
+        "name", "subdivision", "population", "geonames_id", "country__name"
+    )
+    results = matching.suggest(query, SUGGESTION_LIMIT, cities) if query else []
     return _suggestions(request, results, field, query)
 
 
@@ -105,7 +112,11 @@ def organization_create(request):
         return render(
             request,
             "cities/organization_panel.html",
-            {"org_form": OrganizationForm(prefix="organization") if created else form, "created": created, "field": field},
+            {
+                "org_form": OrganizationForm(prefix="organization") if created else form,
+                "created": created,
+                "field": field,
+            },
         )
     return render(request, "cities/organization_form.html", {"form": form})
 
@@ -117,8 +128,13 @@ MEMBERSHIP_CSV_HEADER = ["id", "network", "city", "role", "joined_on", "left_on"
 
 def _membership_csv_row(membership):
     return [
-        membership.pk, membership.network.name, membership.city.label, membership.role,
-        membership.joined_on, membership.left_on, membership.notes,
+        membership.pk,
+        membership.network.name,
+        membership.city.label,
+        membership.role,
+        membership.joined_on,
+        membership.left_on,
+        membership.notes,
     ]
 
 
@@ -131,7 +147,13 @@ def membership_list(request):
         queryset=queryset,
         filterset_class=MembershipFilterSet,
         template="cities/membership_list.html",
-        columns=[Column("Network"), Column("City"), Column("Role"), Column("Joined", "joined_on"), Column("Left", "left_on")],
+        columns=[
+            Column("Network"),
+            Column("City"),
+            Column("Role"),
+            Column("Joined", "joined_on"),
+            Column("Left", "left_on"),
+        ],
         csv_name="memberships.csv",
         csv_header=MEMBERSHIP_CSV_HEADER,
         csv_row=_membership_csv_row,
@@ -169,8 +191,12 @@ def _membership_form(request, membership):
     initial = {}
     if membership is not None:
         initial = {
-            "city": membership.city_id, "network": membership.network_id, "role": membership.role,
-            "joined_on": membership.joined_on, "left_on": membership.left_on, "notes": membership.notes,
+            "city": membership.city_id,
+            "network": membership.network_id,
+            "role": membership.role,
+            "joined_on": membership.joined_on,
+            "left_on": membership.left_on,
+            "notes": membership.notes,
         }
     elif len(home_city_ids(user)) == 1:
         initial = {"city": next(iter(home_city_ids(user)))}
@@ -206,9 +232,7 @@ def membership_edit(request, pk):
 def my_office(request):
     """Staff land on their city's office; with several home cities they choose one."""
     user = request.user
-    cities = list(
-        City.objects.filter(Q(pk__in=sorted(home_city_ids(user)))).select_related("office").order_by("name")
-    )
+    cities = list(City.objects.filter(Q(pk__in=sorted(home_city_ids(user)))).select_related("office").order_by("name"))
     if len(cities) == 1:
         return redirect("office-edit", cities[0].slug)
     return render(request, "cities/office_choose.html", {"cities": cities})

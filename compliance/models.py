@@ -127,7 +127,9 @@ class ComplianceFlag(models.Model):
                 name="compliance_flag_one_record",
             ),
             models.UniqueConstraint(
-                fields=["rule", "agreement"], condition=Q(agreement__isnull=False), name="compliance_flag_once_agreement"
+                fields=["rule", "agreement"],
+                condition=Q(agreement__isnull=False),
+                name="compliance_flag_once_agreement",
             ),
             models.UniqueConstraint(
                 fields=["rule", "engagement"],

@@ -125,10 +125,14 @@ def evaluate(
                 ComplianceFlag.objects.filter(pk__in=to_lift, status=FlagStatus.OPEN).update(
                     status=FlagStatus.RESOLVED, reason=LIFTED_REASON, decided_at=timezone.now(), decided_by=None
                 )
-            to_reopen = [] if records.query.is_empty() else list(
-                flags.filter(status=FlagStatus.RESOLVED, decided_by__isnull=True, reason=LIFTED_REASON)
-                .filter(**{f"{field}_id__in": still})
-                .values_list("pk", flat=True)
+            to_reopen = (
+                []
+                if records.query.is_empty()
+                else list(
+                    flags.filter(status=FlagStatus.RESOLVED, decided_by__isnull=True, reason=LIFTED_REASON)
+                    .filter(**{f"{field}_id__in": still})
+                    .values_list("pk", flat=True)
+                )
             )
             if to_reopen:
                 ComplianceFlag.objects.filter(pk__in=to_reopen, status=FlagStatus.RESOLVED).update(

@@ -16,17 +16,38 @@ from . import selectors, services
 from .filters import ComplianceFlagFilterSet
 
 CSV_HEADER = [
-    "id", "state", "rule", "rule_name", "citation", "deadline_on", "record_type", "record_id", "record_title",
-    "city", "raised_on", "status", "reason",
+    "id",
+    "state",
+    "rule",
+    "rule_name",
+    "citation",
+    "deadline_on",
+    "record_type",
+    "record_id",
+    "record_title",
+    "city",
+    "raised_on",
+    "status",
+    "reason",
 ]
 
 
 def _csv_row(flag):
     record = flag.record
     return [
-        flag.pk, flag.rule.jurisdiction, flag.rule.code, flag.rule.name, flag.rule.citation, flag.rule.deadline_on,
-        "agreement" if flag.agreement_id else "engagement", record.pk, record.title, record.city.label,
-        flag.raised_on, flag.status, flag.reason,
+        flag.pk,
+        flag.rule.jurisdiction,
+        flag.rule.code,
+        flag.rule.name,
+        flag.rule.citation,
+        flag.rule.deadline_on,
+        "agreement" if flag.agreement_id else "engagement",
+        record.pk,
+        record.title,
+        record.city.label,
+        flag.raised_on,
+        flag.status,
+        flag.reason,
     ]
 
 
@@ -39,7 +60,14 @@ def overview(request):
         queryset=selectors.flags_for_list(request.user),
         filterset_class=ComplianceFlagFilterSet,
         template="compliance/overview.html",
-        columns=[Column("Rule"), Column("Record"), Column("City"), Column("Raised"), Column("Deadline"), Column("Status")],
+        columns=[
+            Column("Rule"),
+            Column("Record"),
+            Column("City"),
+            Column("Raised"),
+            Column("Deadline"),
+            Column("Status"),
+        ],
         csv_name="compliance-flags.csv",
         csv_header=CSV_HEADER,
         csv_row=_csv_row,

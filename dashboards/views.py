@@ -3,6 +3,7 @@ public portal and the liaison review queue."""
 
 import calendar
 import datetime as dt
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,9 +17,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.policy import portfolio_states, reads_internal, reviews_engagements, role_of
-from cities.models import City, Network, Topic
+from cities.models import City, Country, Network, Topic
 from engagements.desk import staff_desk
 from engagements.models import Agreement, Engagement, Review, Visibility
 from engagements.services import add_review
@@ -60,6 +61,8 @@ CHARTS = {
 # The engagement-list filter each chart's rows stand for, so a row links to its records.
 DRILL_FILTERS = {"topic": "topic", "kind": "kind", "country": "counterpart_country", "state": "state", "city": "city"}
 DASHBOARD_FILTERS = ("start_after", "start_before", "state", "topic", "kind", "visibility")
+# The engagement list's other filters, which the review queue takes too (SPEC §8.1).
+REVIEW_LIST_FILTERS = ("q", "city", "counterpart_country", "status", "federal_coordination_requested")
 PAGE_SIZE = 25
 # Undated (proposed) agreements last.
 AGREEMENTS_NEWEST_FIRST = (F("signed_on").desc(nulls_last=True), "title", "pk")
@@ -388,7 +391,7 @@ def review_queue(request):
         "errors": queue.filterset.errors,
         "per_state": queue.counts_per_state(),
         "params": request.GET,
-        "selected": {name: request.GET.getlist(name) for name in DASHBOARD_FILTERS},
+        "selected": {name: request.GET.getlist(name) for name in (*DASHBOARD_FILTERS, *REVIEW_LIST_FILTERS)},
         "review_status": queue.data.get("review_status", ReviewQueue.ANY_STATUS),
         "review_statuses": Engagement.ReviewStatus.choices,
         "decisions": Review.Decision.choices,
@@ -398,8 +401,34 @@ def review_queue(request):
         "portfolio": _portfolio_label(request.user),
         "status_label": dict(Engagement.ReviewStatus.choices).get(queue.data.get("review_status"), "any review status"),
         **_filter_choices(),
+        **_review_list_choices(request),
     }
     return render(request, "dashboards/review_queue.html", context)
+
+
+def _review_list_choices(request) -> dict:
+    """The list filters' choices on the queue (2 queries): the cities that log records (home
+    cities of staff) and the one filtered on, and the countries."""
+    homes = User.home_cities.through.objects.values("city_id")
+    chosen = [value for value in request.GET.getlist("city") if value.isdigit() and len(value) < 19]
+    return {
+        "city_options": City.objects.filter(Q(pk__in=homes) | Q(pk__in=chosen)).order_by("name", "pk"),
+        "countries": Country.objects.order_by("name").only("iso2", "name"),
+        "engagement_statuses": Engagement.Status.choices,
+    }
+
+
+def _queue_counts(user, queue_url: str) -> dict:
+    """The queue's count and per-state table for the queue page `queue_url` (its filters), redrawn
+    out of band after a decision made in place (2 queries)."""
+    params = QueryDict(urlsplit(queue_url).query)
+    queue = ReviewQueue(user, params)
+    return {
+        "count": queue.engagements().count(),
+        "per_state": queue.counts_per_state(),
+        "state_query": _without(_without_params(params, "page"), "state"),
+        "oob": True,
+    }
 
 
 def _review_row(engagement: Engagement, watched: set[str]) -> dict:
@@ -439,9 +468,11 @@ def review_engagement(request, pk: int):
             "error": error,
             "just_reviewed": error is None,
             "here": request.POST.get("next", ""),
+            # The queue's count and per-state table follow the decision (htmx out-of-band swaps).
+            **_queue_counts(request.user, request.POST.get("next", "")),
         }
         # htmx swaps only successful answers; the row itself says what went wrong.
-        return render(request, "dashboards/_review_row.html", context)
+        return render(request, "dashboards/_review_decided.html", context)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()

@@ -15,9 +15,12 @@ from cities.api.views import (
     TopicViewSet,
 )
 from compliance.api.views import ComplianceFlagViewSet, ComplianceRuleViewSet
+from contacts.api.views import ContactViewSet
+from documents.api.views import DocumentViewSet
 from engagements.api.views import AgreementViewSet, EngagementStatsViewSet, EngagementViewSet, FollowUpViewSet
 from imports.api.views import ImportJobViewSet
 from notifications.api.views import NotificationViewSet
+from search.api.views import SearchViewSet
 from utilities.api import api_not_found
 
 # Route names live in the "api" namespace (api:engagement-list), apart from the pages' names.
@@ -37,6 +40,9 @@ router.register("notifications", NotificationViewSet, basename="notification")
 router.register("imports", ImportJobViewSet, basename="import")
 router.register("compliance-rules", ComplianceRuleViewSet, basename="compliance-rule")
 router.register("compliance-flags", ComplianceFlagViewSet, basename="compliance-flag")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("documents", DocumentViewSet, basename="document")
+router.register("search", SearchViewSet, basename="search")
 
 # The docs' own libraries style their widgets inline; their scripts still come from files only.
 DOCS_CSP = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})

@@ -57,11 +57,15 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "cities",
+    "contacts",
     "engagements",
+    "documents",
     "compliance",
     "notifications",
     "imports",
     "dashboards",
+    "calendars",
+    "search",
     "rollups",
     # No models: the shared template tags (`utilities`), the `seed_scale` command (`benchmarks`).
     "utilities",
@@ -71,7 +75,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, letting the type-ahead leave an unchanged session unsaved (utilities/sessions.py).
+    "utilities.sessions.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -109,9 +114,7 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------
 
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'diplomacy.sqlite3'}")
-}
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'diplomacy.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the web process read while the worker writes; IMMEDIATE avoids the
@@ -294,6 +297,8 @@ MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=200 * 1024 * 1024)
+# Documents on agreements and engagements (SPEC §8.4): at most 25 MB each.
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=25 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)
 # An XLSX file is a zip archive: bound what it may inflate to before anything reads it.
 IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES", default=1024 * 1024 * 1024)
@@ -353,6 +358,7 @@ SPECTACULAR_SETTINGS = {
         "ImportKindEnum": "imports.models.ImportJob.Kind",
         "ImportStatusEnum": "imports.models.ImportJob.Status",
         "NotificationKindEnum": "notifications.models.Kind",
+        "DocumentKindEnum": "documents.models.Document.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -14,8 +14,9 @@ from django.db import transaction
 from accounts.models import PortfolioState, Role, User
 from cities.models import City, InternationalAffairsOffice, Network, NetworkMembership, Topic
 from cities.reference_data import read_csv
-from cities.references import CityResolver
+from cities.references import CityReferenceError, CityResolver
 from cities.services import save_membership, save_office
+from contacts.services import likely_duplicates, save_contact
 
 from .models import Agreement, Engagement
 from .services import save_agreement, save_engagement
@@ -79,7 +80,9 @@ def load_memberships(resolver: CityResolver, actor) -> None:
             "left_on": _date(row["left_on"]),
             "notes": row["notes"],
         }
-        current = NetworkMembership.objects.filter(network=data["network"], city=data["city"], role=data["role"]).first()
+        current = NetworkMembership.objects.filter(
+            network=data["network"], city=data["city"], role=data["role"]
+        ).first()
         if current is None or any(getattr(current, key) != value for key, value in data.items()):
             save_membership(actor=actor, membership=current, data=data)
 
@@ -103,8 +106,13 @@ def load_agreements(resolver: CityResolver, actor) -> None:
             "topics": [topics[slug] for slug in row["topics"].split(";") if slug],
         }
         upsert_city_record(
-            Agreement, save_agreement, actor=actor, city=resolver.resolve(row["city"]),
-            external_id=row["external_id"], data=data, relations=relations,
+            Agreement,
+            save_agreement,
+            actor=actor,
+            city=resolver.resolve(row["city"]),
+            external_id=row["external_id"],
+            data=data,
+            relations=relations,
         )
 
 
@@ -138,8 +146,8 @@ def generate_engagements(actor, count: int = DEMO_ENGAGEMENTS) -> None:
     """Plausible engagements between the demo cities and their real agreement partners."""
     rng = random.Random(DEMO_SEED)
     partners: dict[City, list[City]] = {}
-    for agreement in Agreement.objects.filter(is_demo=False).select_related("city").prefetch_related(
-        "counterpart_cities__country"
+    for agreement in (
+        Agreement.objects.filter(is_demo=False).select_related("city").prefetch_related("counterpart_cities__country")
     ):
         partners.setdefault(agreement.city, []).extend(agreement.counterpart_cities.all())
     homes = sorted((city for city in partners if partners[city]), key=lambda city: city.pk)
@@ -165,8 +173,57 @@ def generate_engagements(actor, count: int = DEMO_ENGAGEMENTS) -> None:
         }
         relations = {"counterpart_cities": [place], "topics": rng.sample(topics, rng.choice([1, 1, 2, 3]))}
         upsert_city_record(
-            Engagement, save_engagement, actor=actor, city=home,
-            external_id=f"DEMO-{number:04d}", data=data, relations=relations,
+            Engagement,
+            save_engagement,
+            actor=actor,
+            city=home,
+            external_id=f"DEMO-{number:04d}",
+            data=data,
+            relations=relations,
+        )
+
+
+# A few people in Los Angeles's contact directory (fictional; SPEC §8.4).
+DEMO_CONTACTS = [
+    ("Aiko Nakamura", "Director, International Relations", "City of Nagoya", "Nagoya, JP", "Japanese, English"),
+    ("Lukas Brandt", "Head of Protocol", "Senate Chancellery of Berlin", "Berlin, DE", "German, English"),
+    (
+        "María José Ortega",
+        "Consul for Economic Affairs",
+        "Consulate General of Mexico in Los Angeles",
+        "Los Angeles, US-CA",
+        "Spanish, English",
+    ),
+    (
+        "Chen Wei",
+        "Deputy Director, Foreign Affairs Office",
+        "Guangzhou Municipal Government",
+        "Guangzhou, CN",
+        "Mandarin, English",
+    ),
+]
+
+
+def load_contacts(resolver: CityResolver, actor, home: City) -> None:
+    """The demo contacts of `home`, added once (a contact already kept is left as it is)."""
+    for name, title, organization, place, languages in DEMO_CONTACTS:
+        if likely_duplicates(home_city_id=home.pk, name=name, organization=organization).exists():
+            continue
+        try:
+            city = resolver.resolve(place)
+        except CityReferenceError:
+            city = None
+        save_contact(
+            actor=actor,
+            data={
+                "home_city": home,
+                "name": name,
+                "title": title,
+                "organization": organization,
+                "city": city,
+                "languages": languages,
+                "notes": "Demonstration contact.",
+            },
         )
 
 
@@ -186,4 +243,5 @@ def seed_records(resolver: CityResolver) -> dict[str, User]:
         "partner": ensure_user("partner", role=Role.PARTNER),
     }
     generate_engagements(admin)
+    load_contacts(resolver, admin, los_angeles)
     return users

@@ -1,6 +1,7 @@
 """One FilterSet per model, used alike by the HTML lists, the API, CSV export and the dashboards
 (SPEC §4 filters). Filters across many-to-many relations use `Exists` subqueries, so a record
-matching twice is still one row and counts stay cheap.
+matching twice is still one row and counts stay cheap; on PostgreSQL, topic and counterpart
+country read the arrays each record carries (`filter_arrays.py`) through their GIN indexes.
 
 Date ranges are inclusive: `start_after=2026-03-01` keeps engagements starting on March 1.
 A filter by a related record's id goes through the read policy: an id the viewer may not see
@@ -25,6 +26,7 @@ from utilities.filterfields import (
 )
 
 from . import lifecycle
+from .filter_arrays import COUNTRY_CODES, TOPIC_SLUGS, ArrayMatch, arrays_available
 from .models import Agreement, Engagement, FollowUp, Review, Visibility
 
 
@@ -61,9 +63,14 @@ class CityRecordFilterSet(django_filters.FilterSet):
     def filter_topic(self, queryset, name, value):
         if not value:
             return queryset
+        if arrays_available(queryset):
+            # The record's trigger-kept topic slugs, through their GIN index (filter_arrays.py).
+            return queryset.filter(ArrayMatch(TOPIC_SLUGS, "overlaps", sorted(set(value))))
         return queryset.filter(self._related("topics", topic__slug__in=value))
 
     def filter_counterpart_country(self, queryset, name, value):
+        if arrays_available(queryset):
+            return queryset.filter(ArrayMatch(COUNTRY_CODES, "contains", [value.upper()]))
         return queryset.filter(self._related("counterpart_countries", country_id=value.upper()))
 
     def filter_counterpart_city(self, queryset, name, value):
@@ -91,7 +98,9 @@ class AgreementFilterSet(CityRecordFilterSet):
     expires_after = BoundedDateFilter(field_name="expires_on", lookup_expr="gte")
     expires_before = BoundedDateFilter(field_name="expires_on", lookup_expr="lte")
     lapsed = StrictBooleanFilter(method="filter_lapsed", label="Lapsed (active or signed, past its expiry)")
-    dormant = StrictBooleanFilter(method="filter_dormant", label="Dormant (no engagement with its counterparts for 3 years)")
+    dormant = StrictBooleanFilter(
+        method="filter_dormant", label="Dormant (no engagement with its counterparts for 3 years)"
+    )
     ordering = StableOrderingFilter(
         fields=["signed_on", "effective_on", "expires_on", "renewal_due_on", "title", "created_at", "updated_at"]
     )
@@ -131,7 +140,9 @@ class EngagementFilterSet(CityRecordFilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Engagement.Status.choices)
     start_after = BoundedDateFilter(field_name="start_date", lookup_expr="gte")
     start_before = BoundedDateFilter(field_name="start_date", lookup_expr="lte")
-    review_status = django_filters.MultipleChoiceFilter(choices=Engagement.ReviewStatus.choices)
+    # A column of the record: no row can match twice, so no DISTINCT (django-filter's default for
+    # multiple choices), which made the review queue sort every unreviewed engagement whole.
+    review_status = django_filters.MultipleChoiceFilter(choices=Engagement.ReviewStatus.choices, distinct=False)
     federal_coordination_requested = StrictBooleanFilter()
     agreement = IdFilter(method="filter_agreement", label="Agreement (id)")
     ordering = StableOrderingFilter(fields=["start_date", "end_date", "title", "created_at", "updated_at"])
@@ -155,7 +166,6 @@ class EngagementFilterSet(CityRecordFilterSet):
             "agreement",
             "compliance",
         ]
-
 
     def filter_agreement(self, queryset, name, value):
         return queryset.filter(agreement__in=restrict(Agreement.objects.filter(pk=value), self.viewer).values("pk"))

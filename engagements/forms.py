@@ -9,10 +9,20 @@ from accounts.models import Role, User
 from accounts.policy import home_city_ids, is_admin
 from cities.forms import CityPickerField, DateInput, OrganizationPickerField, PlainLabels, owner_city_field
 from cities.models import Topic
+from contacts.forms import ContactPickerField
 
 from .models import Agreement, Engagement, FollowUp, Participant, Visibility
 
 RELATIONS = ("counterpart_cities", "counterpart_organizations", "topics")
+# Each visibility with who will see the record (SPEC §2), one line per choice on the forms.
+VISIBILITY_CHOICES = [
+    (Visibility.PUBLIC, "Public — anyone, including the public portal, partners and visitors who are not signed in"),
+    (
+        Visibility.INTERNAL,
+        "Internal — every signed-in city staff member, federal liaisons and administrators; not partners or the public",
+    ),
+    (Visibility.RESTRICTED, "Restricted — only this city's own staff, federal liaisons and administrators"),
+]
 
 
 class CityRecordForm(PlainLabels, forms.ModelForm):
@@ -43,7 +53,9 @@ class CityRecordForm(PlainLabels, forms.ModelForm):
             city.initial = next(iter(home_city_ids(user)))
         self.fields["city"] = city
         self.fields["kind"].choices = [("", "Choose a kind…"), *self._meta.model.Kind.choices]
-        self.fields["visibility"].widget = forms.RadioSelect(choices=Visibility.choices)
+        self.fields["visibility"].choices = VISIBILITY_CHOICES
+        self.fields["visibility"].widget = forms.RadioSelect(choices=VISIBILITY_CHOICES)
+        self.fields["visibility"].help_text = "Who will see this record, on every page, list, export and the API."
         self.fields["title"].widget.attrs.update(autofocus=True)
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
@@ -119,9 +131,22 @@ class EngagementForm(CityRecordForm):
     class Meta:
         model = Engagement
         fields = [
-            "city", "title", "kind", "status", "start_date", "end_date", "location_city", "venue",
-            "counterpart_cities", "counterpart_organizations", "topics", "summary", "outcomes",
-            "agreement", "visibility", "federal_coordination_requested",
+            "city",
+            "title",
+            "kind",
+            "status",
+            "start_date",
+            "end_date",
+            "location_city",
+            "venue",
+            "counterpart_cities",
+            "counterpart_organizations",
+            "topics",
+            "summary",
+            "outcomes",
+            "agreement",
+            "visibility",
+            "federal_coordination_requested",
         ]
         labels = {
             "start_date": "Start date",
@@ -141,8 +166,19 @@ class EngagementForm(CityRecordForm):
         }
 
     SCALARS = (
-        "city", "title", "kind", "status", "start_date", "end_date", "location_city", "venue",
-        "summary", "outcomes", "agreement", "visibility", "federal_coordination_requested",
+        "city",
+        "title",
+        "kind",
+        "status",
+        "start_date",
+        "end_date",
+        "location_city",
+        "venue",
+        "summary",
+        "outcomes",
+        "agreement",
+        "visibility",
+        "federal_coordination_requested",
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -180,12 +216,29 @@ class AgreementForm(CityRecordForm):
     class Meta:
         model = Agreement
         fields = [
-            "city", "title", "kind", "status", "signed_on", "effective_on", "expires_on", "renewal_due_on",
-            "authorized_by", "counterpart_cities", "counterpart_organizations", "topics", "summary", "url", "visibility",
+            "city",
+            "title",
+            "kind",
+            "status",
+            "signed_on",
+            "effective_on",
+            "expires_on",
+            "renewal_due_on",
+            "authorized_by",
+            "counterpart_cities",
+            "counterpart_organizations",
+            "topics",
+            "summary",
+            "url",
+            "visibility",
         ]
         labels = {
-            "signed_on": "Signed on", "effective_on": "Effective from", "expires_on": "Expires on",
-            "renewal_due_on": "Renewal due on", "authorized_by": "Authorised by", "url": "Link to the text",
+            "signed_on": "Signed on",
+            "effective_on": "Effective from",
+            "expires_on": "Expires on",
+            "renewal_due_on": "Renewal due on",
+            "authorized_by": "Authorised by",
+            "url": "Link to the text",
         }
         widgets = {
             "signed_on": DateInput,
@@ -196,8 +249,18 @@ class AgreementForm(CityRecordForm):
         }
 
     SCALARS = (
-        "city", "title", "kind", "status", "signed_on", "effective_on", "expires_on", "renewal_due_on",
-        "authorized_by", "summary", "url", "visibility",
+        "city",
+        "title",
+        "kind",
+        "status",
+        "signed_on",
+        "effective_on",
+        "expires_on",
+        "renewal_due_on",
+        "authorized_by",
+        "summary",
+        "url",
+        "visibility",
     )
 
     def clean(self):
@@ -211,11 +274,41 @@ class AgreementForm(CityRecordForm):
         return super().service_data(scalar_fields)
 
 
+class ParticipantContactField(ContactPickerField):
+    """A row's contact; an untouched picker leaves an empty extra row empty."""
+
+    def has_changed(self, initial, data):
+        data = data or {}
+        return bool(data.get("ids") or (data.get("query") or "").strip()) or bool(initial)
+
+
 class ParticipantForm(PlainLabels, forms.Form):
-    name = forms.CharField(max_length=200)
+    contact = ParticipantContactField(
+        multiple=False,
+        required=False,
+        label="Contact",
+        help_text="Pick them from the contacts to link this participant; name, title and organisation "
+        "are filled from the contact when left empty.",
+    )
+    name = forms.CharField(max_length=200, required=False)
     title = forms.CharField(max_length=200, required=False, label="Title or role")
     organization = forms.CharField(max_length=255, required=False, label="Organisation")
     side = forms.ChoiceField(choices=Participant.Side.choices, initial=Participant.Side.HOME)
+    add_contact = forms.BooleanField(
+        required=False, label="Add to contacts", help_text="Keep this person in the city's contacts and link them."
+    )
+
+    def clean(self):
+        data = super().clean()
+        contact = data.get("contact")
+        if contact is not None:
+            for name in ("name", "title", "organization"):
+                if not (data.get(name) or "").strip():
+                    data[name] = getattr(contact, name)
+            data["add_contact"] = False
+        if not (data.get("name") or "").strip() and "name" not in self.errors:
+            self.add_error("name", "Give the participant's name, or pick a contact.")
+        return data
 
 
 ParticipantFormSet = forms.formset_factory(ParticipantForm, extra=1, can_delete=True, max_num=200, validate_max=True)
@@ -223,12 +316,14 @@ ParticipantFormSet = forms.formset_factory(ParticipantForm, extra=1, can_delete=
 
 def participant_initial(engagement) -> list[dict]:
     return [
-        {"name": p.name, "title": p.title, "organization": p.organization, "side": p.side}
+        {"name": p.name, "title": p.title, "organization": p.organization, "side": p.side, "contact": p.contact_id}
         for p in engagement.participants.all()
     ]
 
 
 def participant_data(formset) -> list[dict]:
+    """The participants as the service takes them; a row ticked "Add to contacts" (and linked to
+    none) carries `add_contact`, for the view to create the contact first."""
     deleted = set(map(id, formset.deleted_forms))
     return [
         {key: value for key, value in form.cleaned_data.items() if key != "DELETE"}

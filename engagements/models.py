@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from cities.models import City, Country, Organization, Topic
+from contacts.models import Contact
 from utilities.dates import date_range_errors
 
 from .querysets import AgreementQuerySet, EngagementQuerySet, FollowUpQuerySet, ReviewQuerySet
@@ -30,9 +31,7 @@ class CityRecord(models.Model):
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.INTERNAL)
     external_id = models.CharField(max_length=100, null=True, blank=True)
     counterpart_cities = models.ManyToManyField(City, blank=True, related_name="%(class)s_counterparts")
-    counterpart_organizations = models.ManyToManyField(
-        Organization, blank=True, related_name="%(class)s_counterparts"
-    )
+    counterpart_organizations = models.ManyToManyField(Organization, blank=True, related_name="%(class)s_counterparts")
     # Countries named directly; `counterpart_countries` adds those of the cities and organisations.
     named_countries = models.ManyToManyField(Country, blank=True, related_name="+")
     counterpart_countries = models.ManyToManyField(Country, blank=True, related_name="%(class)s_counterparts")
@@ -247,6 +246,9 @@ class Participant(models.Model):
     title = models.CharField(max_length=200, blank=True)
     organization = models.CharField(max_length=255, blank=True)
     side = models.CharField(max_length=12, choices=Side.choices, default=Side.HOME)
+    # The directory entry this participant is (SPEC §8.4); the name, title and organisation above
+    # stay as written for the engagement, so a later edit of the contact does not rewrite history.
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="participants")
 
     history = HistoricalRecords()
 
@@ -307,4 +309,3 @@ class Review(models.Model):
 
     def __str__(self):
         return f"{self.get_decision_display()} by {self.reviewer}"
-

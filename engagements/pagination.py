@@ -12,8 +12,7 @@ class EngagementPagination(StandardPagination):
     visibility, and one tallied dimension): a count over a million rows costs tens of milliseconds
     on every page, the rollup well under one."""
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def prepare(self, queryset, request) -> None:
         count = engagement_total(request.user, request.query_params) if queryset.model is Engagement else None
         if count is not None:
             self.django_paginator_class = lambda items, per_page: CountedPaginator(items, per_page, count=count)
-        return super().paginate_queryset(queryset, request, view)

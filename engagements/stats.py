@@ -65,8 +65,7 @@ def count_engagements(queryset: QuerySet, group_by: str) -> list[dict]:
             .order_by("month")
         )
         return [
-            {"key": month_key(row["month"]), "label": month_label(row["month"]), "count": row["count"]}
-            for row in rows
+            {"key": month_key(row["month"]), "label": month_label(row["month"]), "count": row["count"]} for row in rows
         ]
 
     if group_by == "topic":

@@ -34,9 +34,11 @@ from accounts.services import AlreadySubmitted, claim_submission, record_submiss
 from cities.forms import OrganizationForm
 from cities.models import City, Country, Organization
 from cities.services import save_organization
+from contacts.services import likely_duplicates, save_contact
 from utilities.listing import Column, list_page
 from utilities.templatetags.drafts import mark_saved
 
+from . import exports
 from .api.listing import read_related
 from .api.serializers import flags_prefetch
 from .filters import AgreementFilterSet, EngagementFilterSet
@@ -49,6 +51,7 @@ from .forms import (
     participant_initial,
 )
 from .models import Agreement, Engagement, FollowUp, Participant, Review, Visibility
+from .panels import record_sections
 from .services import StaleEdit, complete_follow_up, save_agreement, save_engagement, save_follow_up
 
 
@@ -65,32 +68,71 @@ def require(user, action, obj) -> None:
 # --- Lists ---------------------------------------------------------------------------------
 
 ENGAGEMENT_CSV_HEADER = [
-    "id", "title", "kind", "status", "city", "start_date", "end_date", "location_city", "venue",
-    "counterpart_cities", "counterpart_organizations", "counterpart_countries", "topics",
-    "visibility", "federal_coordination_requested", "review_status", "summary", "outcomes",
+    "id",
+    "title",
+    "kind",
+    "status",
+    "city",
+    "start_date",
+    "end_date",
+    "location_city",
+    "venue",
+    "counterpart_cities",
+    "counterpart_organizations",
+    "counterpart_countries",
+    "topics",
+    "visibility",
+    "federal_coordination_requested",
+    "review_status",
+    "summary",
+    "outcomes",
 ]
 
 
 def _engagement_csv_row(engagement):
     return [
-        engagement.pk, engagement.title, engagement.kind, engagement.status, engagement.city.label,
-        engagement.start_date, engagement.end_date, engagement.location_city.label if engagement.location_city else "",
+        engagement.pk,
+        engagement.title,
+        engagement.kind,
+        engagement.status,
+        engagement.city.label,
+        engagement.start_date,
+        engagement.end_date,
+        engagement.location_city.label if engagement.location_city else "",
         engagement.venue,
         "; ".join(city.label for city in engagement.counterpart_cities.all()),
         "; ".join(org.name for org in engagement.counterpart_organizations.all()),
         "; ".join(country.iso2 for country in engagement.counterpart_countries.all()),
         "; ".join(topic.slug for topic in engagement.topics.all()),
-        engagement.visibility, engagement.federal_coordination_requested, engagement.review_status,
-        engagement.summary, engagement.outcomes,
+        engagement.visibility,
+        engagement.federal_coordination_requested,
+        engagement.review_status,
+        engagement.summary,
+        engagement.outcomes,
     ]
 
 
 # The list's CSV read as plain rows, in the order of ENGAGEMENT_CSV_HEADER once relations are in.
 _CSV_COLUMNS = (
-    "id", "title", "kind", "status", "city__name", "city__subdivision", "city__country_id", "start_date",
-    "end_date", "location_city_id", "location_city__name", "location_city__subdivision",
-    "location_city__country_id", "venue", "visibility", "federal_coordination_requested", "review_status",
-    "summary", "outcomes",
+    "id",
+    "title",
+    "kind",
+    "status",
+    "city__name",
+    "city__subdivision",
+    "city__country_id",
+    "start_date",
+    "end_date",
+    "location_city_id",
+    "location_city__name",
+    "location_city__subdivision",
+    "location_city__country_id",
+    "venue",
+    "visibility",
+    "federal_coordination_requested",
+    "review_status",
+    "summary",
+    "outcomes",
 )
 _CSV_RELATIONS = ("counterpart_cities", "counterpart_organizations", "counterpart_countries", "topics")
 _CSV_CHUNK = 2000
@@ -117,20 +159,45 @@ def _engagement_csv_rows(queryset):
                 .values_list("pk", "name")
             )
             for (
-                pk, title, kind, status, city_name, city_subdivision, city_country, start_date, end_date,
-                location_id, location_name, location_subdivision, location_country, venue, visibility,
-                federal, review_status, summary, outcomes,
+                pk,
+                title,
+                kind,
+                status,
+                city_name,
+                city_subdivision,
+                city_country,
+                start_date,
+                end_date,
+                location_id,
+                location_name,
+                location_subdivision,
+                location_country,
+                venue,
+                visibility,
+                federal,
+                review_status,
+                summary,
+                outcomes,
             ) in chunk:
                 yield [
-                    pk, title, kind, status, City.format_label(city_name, city_subdivision, city_country),
-                    start_date, end_date,
+                    pk,
+                    title,
+                    kind,
+                    status,
+                    City.format_label(city_name, city_subdivision, city_country),
+                    start_date,
+                    end_date,
                     City.format_label(location_name, location_subdivision, location_country) if location_id else "",
                     venue,
                     "; ".join(labels[city] for city in cities.get(pk, ())),
                     "; ".join(names[organization] for organization in organizations.get(pk, ())),
                     "; ".join(countries.get(pk, ())),
                     "; ".join(topics.get(pk, ())),
-                    visibility, federal, review_status, summary, outcomes,
+                    visibility,
+                    federal,
+                    review_status,
+                    summary,
+                    outcomes,
                 ]
 
 
@@ -151,33 +218,59 @@ def engagement_list(request):
         filterset_class=EngagementFilterSet,
         template="engagements/engagement_list.html",
         columns=[
-            Column("Title", "title"), Column("City"), Column("Kind"), Column("Start", "start_date"),
-            Column("Counterparts"), Column("Status"), Column("Review"),
+            Column("Title", "title"),
+            Column("City"),
+            Column("Kind"),
+            Column("Start", "start_date"),
+            Column("Counterparts"),
+            Column("Status"),
+            Column("Review"),
         ],
         csv_name="engagements.csv",
         csv_header=ENGAGEMENT_CSV_HEADER,
         csv_row=_engagement_csv_row,
         csv_rows=_engagement_csv_rows,
+        csv_copy=exports.page_rows,
         context={"may_log": may_log_records(user), **filter_choices(request)},
     )
 
 
 AGREEMENT_CSV_HEADER = [
-    "id", "title", "kind", "status", "city", "signed_on", "effective_on", "expires_on",
-    "counterpart_cities", "counterpart_organizations", "counterpart_countries", "topics",
-    "visibility", "url", "summary",
+    "id",
+    "title",
+    "kind",
+    "status",
+    "city",
+    "signed_on",
+    "effective_on",
+    "expires_on",
+    "counterpart_cities",
+    "counterpart_organizations",
+    "counterpart_countries",
+    "topics",
+    "visibility",
+    "url",
+    "summary",
 ]
 
 
 def _agreement_csv_row(agreement):
     return [
-        agreement.pk, agreement.title, agreement.kind, agreement.status, agreement.city.label,
-        agreement.signed_on, agreement.effective_on, agreement.expires_on,
+        agreement.pk,
+        agreement.title,
+        agreement.kind,
+        agreement.status,
+        agreement.city.label,
+        agreement.signed_on,
+        agreement.effective_on,
+        agreement.expires_on,
         "; ".join(city.label for city in agreement.counterpart_cities.all()),
         "; ".join(org.name for org in agreement.counterpart_organizations.all()),
         "; ".join(country.iso2 for country in agreement.counterpart_countries.all()),
         "; ".join(topic.slug for topic in agreement.topics.all()),
-        agreement.visibility, agreement.url, agreement.summary,
+        agreement.visibility,
+        agreement.url,
+        agreement.summary,
     ]
 
 
@@ -198,12 +291,18 @@ def agreement_list(request):
         filterset_class=AgreementFilterSet,
         template="engagements/agreement_list.html",
         columns=[
-            Column("Title", "title"), Column("City"), Column("Kind"), Column("Counterparts"),
-            Column("Status"), Column("Signed", "signed_on"), Column("Expires", "expires_on"),
+            Column("Title", "title"),
+            Column("City"),
+            Column("Kind"),
+            Column("Counterparts"),
+            Column("Status"),
+            Column("Signed", "signed_on"),
+            Column("Expires", "expires_on"),
         ],
         csv_name="agreements.csv",
         csv_header=AGREEMENT_CSV_HEADER,
         csv_row=_agreement_csv_row,
+        csv_copy=exports.page_rows,
         context={"may_log": may_log_records(user), **filter_choices(request)},
     )
 
@@ -257,7 +356,10 @@ def engagement_detail(request, pk):
     if engagement is None:
         return redirect_to_login(request.get_full_path())
     follow_ups = (
-        FollowUp.objects.visible_to(user).filter(engagement=engagement).select_related("assignee").order_by("done_at", "due_on", "id")
+        FollowUp.objects.visible_to(user)
+        .filter(engagement=engagement)
+        .select_related("assignee")
+        .order_by("done_at", "due_on", "id")
     )
     reviews = Review.objects.visible_to(user).filter(engagement=engagement).select_related("reviewer")
     participants = engagement.participants.all() if can(user, Action.VIEW, Participant(engagement=engagement)) else []
@@ -276,6 +378,7 @@ def engagement_detail(request, pk):
             "follow_up_form": FollowUpForm(engagement=engagement) if may_add_follow_up else None,
             "history": history,
             "history_truncated": history_truncated,
+            "record_sections": record_sections(request, engagement),
             **_compliance_context(user, engagement),
         },
     )
@@ -320,6 +423,7 @@ def agreement_detail(request, pk):
             "history": history,
             "history_truncated": history_truncated,
             "lapsed": agreement.is_lapsed(timezone.localdate()),
+            "record_sections": record_sections(request, agreement),
             **_compliance_context(user, agreement),
         },
     )
@@ -356,6 +460,42 @@ def _inline_organization(user, org_form):
         raise _Rejected from error
 
 
+def _with_new_contacts(request, data, participants: list[dict]) -> list[dict]:
+    """Participants ticked "Add to contacts" become contacts of the engagement's city and are
+    linked to them; one whose name and organisation the city already keeps is linked to that
+    contact instead, and the person is told (SPEC §8.4: likely duplicates are pointed out)."""
+    rows = []
+    for row in participants:
+        row = dict(row)
+        if row.pop("add_contact", False) and row.get("contact") is None:
+            existing = likely_duplicates(
+                home_city_id=getattr(data.get("city"), "pk", None),
+                name=row["name"],
+                organization=row.get("organization", ""),
+            ).first()
+            if existing is not None:
+                row["contact"] = existing
+                messages.info(request, f"{row['name']} was already in the contacts: linked to {existing}.")
+            else:
+                try:
+                    row["contact"] = save_contact(
+                        actor=request.user,
+                        data={
+                            "home_city": data.get("city"),
+                            "name": row["name"],
+                            "title": row.get("title", ""),
+                            "organization": row.get("organization", ""),
+                        },
+                        confirm_duplicate=True,
+                    )
+                except PermissionDenied as error:
+                    raise ValidationError(
+                        {"participants": [f"{row['name']}: you may add contacts only for your home cities."]}
+                    ) from error
+        rows.append(row)
+    return rows
+
+
 def _record_form(request, *, form_class, record, save, template, noun):
     user = request.user
     if record is None:
@@ -375,15 +515,21 @@ def _record_form(request, *, form_class, record, save, template, noun):
         if all(checks):
             try:
                 with transaction.atomic():
-                    claim = claim_submission(user=user, token=form.cleaned_data.get("submission")) if record is None else None
+                    claim = (
+                        claim_submission(user=user, token=form.cleaned_data.get("submission"))
+                        if record is None
+                        else None
+                    )
                     data = form.service_data()
                     if wants_org:
                         organization = _inline_organization(user, org_form)
                         if organization not in data["counterpart_organizations"]:
                             data["counterpart_organizations"].append(organization)
                     if formset is not None:
-                        data["participants"] = participant_data(formset)
-                    saved = save(actor=user, data=data, record=record, expected_version=form.cleaned_data.get("version"))
+                        data["participants"] = _with_new_contacts(request, data, participant_data(formset))
+                    saved = save(
+                        actor=user, data=data, record=record, expected_version=form.cleaned_data.get("version")
+                    )
                     record_submission(claim, reverse(f"{noun}-detail", args=[saved.pk]))
             except AlreadySubmitted as repeat:
                 messages.info(request, f"This form was already sent: here is the {noun} it logged.")
@@ -457,8 +603,12 @@ def _save_agreement(*, actor, data, record, expected_version):
 @login_required
 def engagement_create(request):
     return _record_form(
-        request, form_class=EngagementForm, record=None, save=_save_engagement,
-        template="engagements/engagement_form.html", noun="engagement",
+        request,
+        form_class=EngagementForm,
+        record=None,
+        save=_save_engagement,
+        template="engagements/engagement_form.html",
+        noun="engagement",
     )
 
 
@@ -466,16 +616,24 @@ def engagement_create(request):
 def engagement_edit(request, pk):
     engagement = get_object_or_404(Engagement.objects.visible_to(request.user), pk=pk)
     return _record_form(
-        request, form_class=EngagementForm, record=engagement, save=_save_engagement,
-        template="engagements/engagement_form.html", noun="engagement",
+        request,
+        form_class=EngagementForm,
+        record=engagement,
+        save=_save_engagement,
+        template="engagements/engagement_form.html",
+        noun="engagement",
     )
 
 
 @login_required
 def agreement_create(request):
     return _record_form(
-        request, form_class=AgreementForm, record=None, save=_save_agreement,
-        template="engagements/agreement_form.html", noun="agreement",
+        request,
+        form_class=AgreementForm,
+        record=None,
+        save=_save_agreement,
+        template="engagements/agreement_form.html",
+        noun="agreement",
     )
 
 
@@ -483,8 +641,12 @@ def agreement_create(request):
 def agreement_edit(request, pk):
     agreement = get_object_or_404(Agreement.objects.visible_to(request.user), pk=pk)
     return _record_form(
-        request, form_class=AgreementForm, record=agreement, save=_save_agreement,
-        template="engagements/agreement_form.html", noun="agreement",
+        request,
+        form_class=AgreementForm,
+        record=agreement,
+        save=_save_agreement,
+        template="engagements/agreement_form.html",
+        noun="agreement",
     )
 
 
@@ -519,9 +681,7 @@ def follow_up_create(request, pk):
 
 
 def _visible_follow_up(user, pk):
-    return get_object_or_404(
-        FollowUp.objects.visible_to(user).select_related("engagement", "engagement__city"), pk=pk
-    )
+    return get_object_or_404(FollowUp.objects.visible_to(user).select_related("engagement", "engagement__city"), pk=pk)
 
 
 @login_required

@@ -89,6 +89,9 @@ class Kind:
     models: tuple = ()
     columns: list[str] = []
     required: list[str] = []
+    # The columns that take one of a fixed set of values: what `parse` checks them against, and
+    # what the upload page lists (imports/help.py).
+    choices: dict[str, Any] = {}
     # How a row finds the record it updates, in words for the upload page.
     identity = ""
 
@@ -187,11 +190,12 @@ class OrganizationKind(RowByRowKind):
     identity = "name + country"
     columns = ["name", "kind", "country", "city", "website"]
     required = ["name", "kind"]
+    choices = {"kind": Organization.Kind}
 
     def parse(self, row):
         data: dict[str, Any] = {
             "name": row.text("name", required=True),
-            "kind": row.choice("kind", Organization.Kind, required=True),
+            "kind": row.choice("kind", self.choices["kind"], required=True),
         }
         if row.has("country"):
             data["country"] = row.country("country")
@@ -227,6 +231,7 @@ class MembershipKind(RowByRowKind):
     identity = "network + city + role + joined_on"
     columns = ["network", "city", "role", "joined_on", "left_on", "notes"]
     required = ["network", "city", "role"]
+    choices = {"role": NetworkMembership.Role}
 
     def parse(self, row):
         network_name = row.text("network", required=True)
@@ -236,7 +241,7 @@ class MembershipKind(RowByRowKind):
         data: dict[str, Any] = {
             "network": network,
             "city": row.home_city("city"),
-            "role": row.choice("role", NetworkMembership.Role, required=True),
+            "role": row.choice("role", self.choices["role"], required=True),
             "joined_on": row.date("joined_on") if row.has("joined_on") else None,
         }
         if row.has("left_on"):
@@ -283,7 +288,7 @@ class CityRecordKind(Kind):
         if row.has("external_id"):
             data["external_id"] = row.text("external_id") or None
         if row.has("visibility"):
-            data["visibility"] = row.choice("visibility", Visibility, default=Visibility.INTERNAL)
+            data["visibility"] = row.choice("visibility", self.choices["visibility"], default=Visibility.INTERNAL)
         if row.has("summary"):
             data["summary"] = row.text("summary")
         relations = {}
@@ -383,12 +388,13 @@ class AgreementKind(CityRecordKind):
         "counterpart_countries",
     ]
     required = ["city", "title", "kind", "status"]
+    choices = {"kind": Agreement.Kind, "status": Agreement.Status, "visibility": Visibility}
     key_fields = ("title", "signed_on")
 
     def scalars(self, row):
         data = {
-            "kind": row.choice("kind", Agreement.Kind, required=True),
-            "status": row.choice("status", Agreement.Status, required=True),
+            "kind": row.choice("kind", self.choices["kind"], required=True),
+            "status": row.choice("status", self.choices["status"], required=True),
         }
         for name in ("signed_on", "effective_on", "expires_on", "renewal_due_on"):
             if row.has(name):
@@ -423,12 +429,13 @@ class EngagementKind(CityRecordKind):
         "counterpart_countries",
     ]
     required = ["city", "title", "kind", "status", "start_date"]
+    choices = {"kind": Engagement.Kind, "status": Engagement.Status, "visibility": Visibility}
     key_fields = ("title", "start_date")
 
     def scalars(self, row):
         data = {
-            "kind": row.choice("kind", Engagement.Kind, required=True),
-            "status": row.choice("status", Engagement.Status, required=True),
+            "kind": row.choice("kind", self.choices["kind"], required=True),
+            "status": row.choice("status", self.choices["status"], required=True),
             "start_date": row.date("start_date", required=True),
         }
         if row.has("end_date"):

@@ -103,7 +103,11 @@ def is_text(text: str) -> bool:
 def check_cell(column: str, text: str, problems: list) -> str:
     if not is_text(text):
         problems.append(
-            (column, shorten(printable(text)), "The cell holds an unpaired surrogate (\\ud800-\\udfff), which is not text.")
+            (
+                column,
+                shorten(printable(text)),
+                "The cell holds an unpaired surrogate (\\ud800-\\udfff), which is not text.",
+            )
         )
         return ""
     if len(text) > MAX_CELL_CHARS:
@@ -417,7 +421,9 @@ class JsonReader:
             raise FileUnreadable(f"Record {number} of the JSON has {len(item):,} keys; the limit is {MAX_COLUMNS:,}.")
         for key, value in item.items():
             if "\x00" in key or not is_text(key):
-                problems.append(("", shorten(printable(key)), "A key of this record holds a NUL or non-text character."))
+                problems.append(
+                    ("", shorten(printable(key)), "A key of this record holds a NUL or non-text character.")
+                )
                 continue
             column = normalise_column(key)
             if column not in self._known:
@@ -426,7 +432,9 @@ class JsonReader:
                 if len(self.columns) > MAX_COLUMNS:
                     raise FileUnreadable(f"The JSON records name more than {MAX_COLUMNS:,} different keys.")
             if isinstance(value, NotANumber):
-                problems.append((column, value.name, f"{value.name} is not a value JSON allows; give a number or text."))
+                problems.append(
+                    (column, value.name, f"{value.name} is not a value JSON allows; give a number or text.")
+                )
                 continue
             if isinstance(value, list) and any(isinstance(part, NotANumber) for part in value):
                 problems.append((column, shorten(_json_text(value)), "NaN and Infinity are not values JSON allows."))

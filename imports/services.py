@@ -443,6 +443,7 @@ def resume_stalled_jobs(*, stale_after: float | None = None) -> list[int]:
 
 # --- reading the report ---------------------------------------------------------------------------
 
+
 def error_report_rows(job: ImportJob) -> Iterator[list[str]]:
     yield ["row", "column", "value", "message"]
     errors = job.row_errors.order_by("row", "id").values_list("row", "column", "value", "message")

@@ -296,7 +296,11 @@ def scan_lapsed_agreements(today: dt.date | None = None) -> list[int]:
     rows = agreements.filter(_KeyIn(_access_key(F("n_recipient"), F("visibility"), F("city_id")), allowed)).annotate(
         n_kind=Value(Kind.AGREEMENT_LAPSED.value),
         n_title=Concat(
-            Value("Agreement lapsed (expired "), _text("expires_on"), Value(", still "), F("status"), Value("): "),
+            Value("Agreement lapsed (expired "),
+            _text("expires_on"),
+            Value(", still "),
+            F("status"),
+            Value("): "),
             F("title"),
             output_field=CharField(),
         ),

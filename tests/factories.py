@@ -7,6 +7,7 @@ import factory.random
 from django.utils.text import slugify
 
 from accounts.models import User
+from cities.matching import index_cities
 from cities.models import City, Country, InternationalAffairsOffice, Network, NetworkMembership, Organization, Topic
 from cities.text import fold, to_ascii
 from engagements.models import Agreement, Engagement, FollowUp, Review
@@ -14,15 +15,17 @@ from engagements.write_path import write_path
 
 factory.random.reseed_random(2026)
 
-COUNTRY_NAMES = {"US": ("USA", "United States", "Americas", "Northern America"),
-                 "JP": ("JPN", "Japan", "Asia", "Eastern Asia"),
-                 "DE": ("DEU", "Germany", "Europe", "Western Europe"),
-                 "BR": ("BRA", "Brazil", "Americas", "South America"),
-                 "CH": ("CHE", "Switzerland", "Europe", "Western Europe"),
-                 "CN": ("CHN", "China", "Asia", "Eastern Asia"),
-                 "NA": ("NAM", "Namibia", "Africa", "Southern Africa"),
-                 "RU": ("RUS", "Russia", "Europe", "Eastern Europe"),
-                 "MX": ("MEX", "Mexico", "Americas", "Central America")}
+COUNTRY_NAMES = {
+    "US": ("USA", "United States", "Americas", "Northern America"),
+    "JP": ("JPN", "Japan", "Asia", "Eastern Asia"),
+    "DE": ("DEU", "Germany", "Europe", "Western Europe"),
+    "BR": ("BRA", "Brazil", "Americas", "South America"),
+    "CH": ("CHE", "Switzerland", "Europe", "Western Europe"),
+    "CN": ("CHN", "China", "Asia", "Eastern Asia"),
+    "NA": ("NAM", "Namibia", "Africa", "Southern Africa"),
+    "RU": ("RUS", "Russia", "Europe", "Eastern Europe"),
+    "MX": ("MEX", "Mexico", "Americas", "Central America"),
+}
 
 
 def country(iso2: str = "US") -> Country:
@@ -39,6 +42,7 @@ def topic(slug: str) -> Topic:
 class CityFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = City
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Town {n}")
     country = factory.LazyFunction(country)
@@ -51,6 +55,12 @@ class CityFactory(factory.django.DjangoModelFactory):
     ascii_name = factory.LazyAttribute(lambda o: to_ascii(o.name) or o.name)
     search_name = factory.LazyAttribute(lambda o: fold(o.name))
     slug = factory.LazyAttribute(lambda o: slugify(f"{o.ascii_name} {o.subdivision or o.country.iso2} {o.geonames_id}"))
+
+    @factory.post_generation
+    def names(obj, create, extracted, **kwargs):
+        """The matcher's keys, as every city writer makes them (cities.matching)."""
+        if create:
+            index_cities([obj])
 
 
 class UserFactory(factory.django.DjangoModelFactory):

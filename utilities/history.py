@@ -40,10 +40,7 @@ def history_entries(
     truncated = len(rows) > limit
     history_ids = [row.history_id for row in rows]
 
-    fields = [
-        field for field in history_model.tracked_fields
-        if field.editable and field.name not in HIDDEN_FIELDS
-    ]
+    fields = [field for field in history_model.tracked_fields if field.editable and field.name not in HIDDEN_FIELDS]
     labels: dict[type[models.Model], dict] = {}
     wanted: dict[type[models.Model], set] = defaultdict(set)
     for field in fields:
@@ -59,7 +56,9 @@ def history_entries(
         through = apps.get_model(model._meta.app_label, f"{history_model.__name__}_{field.name}")
         target = f"{field.related_model._meta.model_name}_id"
         per_row = defaultdict(set)
-        for history_id, target_id in through.objects.filter(history_id__in=history_ids).values_list("history_id", target):
+        for history_id, target_id in through.objects.filter(history_id__in=history_ids).values_list(
+            "history_id", target
+        ):
             per_row[history_id].add(target_id)
             wanted[field.related_model].add(target_id)
         m2m_values[field.name] = {history_id: frozenset(per_row[history_id]) for history_id in history_ids}

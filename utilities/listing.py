@@ -8,7 +8,8 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
-from utilities.csv import csv_response
+from utilities import csv as csv_files
+from utilities.csv import copy_csv_response, csv_response
 
 PAGE_SIZE = 50
 
@@ -32,14 +33,21 @@ def list_page(
     csv_header: list[str],
     csv_row,
     csv_rows=None,
+    csv_copy=None,
     context: dict | None = None,
 ):
     """`csv_row` makes a CSV row of one record; `csv_rows`, if given, makes them all from the
-    filtered queryset itself (faster than a model instance per row) and `csv_row` is unused."""
+    filtered queryset itself (faster than a model instance per row) and `csv_row` is unused;
+    `csv_copy`, if given, turns the filtered queryset into the CSV's cells in SQL for PostgreSQL
+    to write (`utilities.csv.copy_csv_response`), or None to keep the Python path."""
     filterset = filterset_class(request.GET, queryset=queryset, request=request)
     _friendlier_widgets(filterset.form)
     rows = filterset.qs if filterset.is_valid() else queryset.none()
     if request.GET.get("format") == "csv":
+        if csv_copy is not None and csv_files.copy_supported(rows.db):
+            cells = csv_copy(rows, csv_header)
+            if cells is not None:
+                return copy_csv_response(csv_name, csv_header, cells)
         if csv_rows is not None:
             return csv_response(csv_name, csv_header, csv_rows(rows))
         records = (dict(zip(csv_header, csv_row(row), strict=True)) for row in rows.iterator(chunk_size=2000))

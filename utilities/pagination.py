@@ -1,6 +1,7 @@
 """Pages of API lists."""
 
-from django.core.paginator import Paginator
+from django.core.paginator import InvalidPage, Paginator
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -10,6 +11,27 @@ class StandardPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def prepare(self, queryset, request) -> None:
+        """Called before paginating `queryset` (a subclass may choose its paginator here)."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.prepare(queryset, request)
+        return super().paginate_queryset(queryset, request, view)
+
+    def page_slice(self, queryset, request):
+        """The page the request asks for as `queryset`'s slice, not yet read (for a view that
+        reads it inside a statement of its own); counts, checks the page number and remembers
+        the page for the envelope exactly as `paginate_queryset` does."""
+        self.prepare(queryset, request)
+        self.request = request
+        paginator = self.django_paginator_class(queryset, self.get_page_size(request))
+        page_number = self.get_page_number(request, paginator)
+        try:
+            self.page = paginator.page(page_number)
+        except InvalidPage as error:
+            raise NotFound(self.invalid_page_message.format(page_number=page_number, message=str(error))) from error
+        return self.page.object_list
 
 
 class CountedPaginator(Paginator):

@@ -47,7 +47,8 @@ class TopicViewSet(mixins.RetrieveModelMixin, ApiViewSet):
 
 
 class CityViewSet(CreateMixin, PartialUpdateMixin, mixins.RetrieveModelMixin, ApiViewSet):
-    """Cities; `q` matches the start of the name, largest first. Admins add and correct cities."""
+    """Cities; `q` finds a word start of any of their names (accents ignored), largest first. Admins
+    add and correct cities."""
 
     queryset = (
         City.objects.select_related("country").defer(*CITY_COLUMNS_DEFERRED).order_by("-population", "name", "pk")

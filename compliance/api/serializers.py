@@ -13,8 +13,20 @@ class ComplianceRuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = ComplianceRule
         fields = [
-            "id", "code", "jurisdiction", "name", "citation", "url", "countries", "record_kinds",
-            "agreement_kinds", "effective_on", "deadline_on", "required_action", "note", "is_active",
+            "id",
+            "code",
+            "jurisdiction",
+            "name",
+            "citation",
+            "url",
+            "countries",
+            "record_kinds",
+            "agreement_kinds",
+            "effective_on",
+            "deadline_on",
+            "required_action",
+            "note",
+            "is_active",
         ]
 
 
@@ -38,8 +50,22 @@ class ComplianceFlagSerializer(StrictModelSerializer):
     class Meta:
         model = ComplianceFlag
         fields = [
-            "id", "rule", "rule_name", "citation", "state", "deadline_on", "required_action", "record_type",
-            "record_id", "record_title", "city", "raised_on", "status", "reason", "decided_by", "decided_at",
+            "id",
+            "rule",
+            "rule_name",
+            "citation",
+            "state",
+            "deadline_on",
+            "required_action",
+            "record_type",
+            "record_id",
+            "record_title",
+            "city",
+            "raised_on",
+            "status",
+            "reason",
+            "decided_by",
+            "decided_at",
         ]
         read_only_fields = ["raised_on", "decided_at"]
 

@@ -7,9 +7,10 @@ DRF looks up some thirty attributes per record: most of a request's time. Here t
 per page size, and each value is formatted by the serializer's own field, so the JSON is what
 `EngagementSerializer` gives (a test holds them equal). `?expand=` still goes through the serializer.
 
-`?format=csv` reads the same rows (`export_rows`): the filtered queryset streamed from a
-server-side cursor (PostgreSQL, inside a transaction) and represented a chunk of `EXPORT_CHUNK`
-rows at a time, one round trip of relations per chunk: a million rows in flat memory.
+`?format=csv` is written by PostgreSQL itself (`engagements/exports.py`); elsewhere (SQLite) it
+reads the same rows (`export_rows`): the filtered queryset streamed from a server-side cursor and
+represented a chunk of `EXPORT_CHUNK` rows at a time, one round trip of relations per chunk: a
+million rows in flat memory.
 """
 
 import functools
@@ -72,7 +73,9 @@ RELATIONS = {
     "counterpart_countries": "iso2",
     "topics": "slug",
 }
-PARTICIPANT_COLUMNS = ("name", "title", "organization", "side")
+PARTICIPANT_COLUMNS = ("name", "title", "organization", "side", "contact_id", "contact__name")
+# ... and the names the API gives them.
+PARTICIPANT_FIELDS = ("name", "title", "organization", "side", "contact", "contact_name")
 FLAGS = "compliance_flags"
 PUBLIC_RELATED = (*RELATIONS, FLAGS)
 RELATED = (*PUBLIC_RELATED, "participants")
@@ -157,7 +160,7 @@ def _readers(related: dict, serializer, user) -> list:
     related.setdefault("participants", {})
     people = related["participants"]
     for record_id, group in people.items():
-        people[record_id] = [dict(zip(PARTICIPANT_COLUMNS, values, strict=True)) for values in group]
+        people[record_id] = [dict(zip(PARTICIPANT_FIELDS, values, strict=True)) for values in group]
     return [_reader(name, field, user, related) for name, field in serializer.fields.items()]
 
 

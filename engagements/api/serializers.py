@@ -15,6 +15,7 @@ from cities.api.serializers import (
     check_home_city,
 )
 from cities.models import City
+from contacts.models import Contact
 from engagements.models import Agreement, Engagement, FollowUp, Participant, Review
 from engagements.services import RELATION_FIELDS, resolve_relations
 from utilities.serializers import (
@@ -28,7 +29,16 @@ from utilities.serializers import (
 
 # A compliance flag as it appears on its record (SPEC §8.2); the list's fast path
 # (`listing.py`) reads the same columns and builds the same objects with `flag_item`.
-FLAG_COLUMNS = ("id", "rule__code", "rule__name", "rule__citation", "rule__url", "rule__deadline_on", "status", "raised_on")
+FLAG_COLUMNS = (
+    "id",
+    "rule__code",
+    "rule__name",
+    "rule__citation",
+    "rule__url",
+    "rule__deadline_on",
+    "status",
+    "raised_on",
+)
 FLAG_ORDERING = ("rule__code", "id")
 
 # "No such user" and "not assignable" read the same: the field does not tell who exists.
@@ -200,9 +210,13 @@ class AgreementSerializer(CityRecordSerializer):
 
 
 class ParticipantSerializer(StrictModelSerializer):
+    # The directory entry they are (SPEC §8.4); participants are read by internal readers only.
+    contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(), required=False, allow_null=True)
+    contact_name = OptionalLabelField(source="contact.name")
+
     class Meta:
         model = Participant
-        fields = ["name", "title", "organization", "side"]
+        fields = ["name", "title", "organization", "side", "contact", "contact_name"]
 
 
 class EngagementSerializer(CityRecordSerializer):

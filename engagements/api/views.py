@@ -7,17 +7,17 @@ from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.policy import Action, visible_prefetch
+from accounts.policy import Action, restrict
 from cities.api.views import CITY_COLUMNS_DEFERRED
 from cities.models import City
-from engagements import services
+from engagements import exports, services
 from engagements.filters import AgreementFilterSet, EngagementFilterSet, FollowUpFilterSet
 from engagements.models import Engagement, FollowUp, Participant, Review
 from engagements.pagination import EngagementPagination
 from engagements.stats import GROUP_BY_CHOICES, count_engagements
 from utilities.api import ApiViewSet, CreateMixin, DestroyMixin, PartialUpdateMixin, UpdateMixin
 
-from . import listing
+from . import listing, pgjson
 from .serializers import (
     AgreementSerializer,
     EngagementSerializer,
@@ -71,6 +71,30 @@ class VersionedRecordViewSet(CreateMixin, UpdateMixin, DestroyMixin, mixins.Retr
                 flags_prefetch(),
             )
         )
+
+    def csv_copy_rows(self, queryset, header):
+        return exports.api_rows(queryset, header, self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format != "csv":
+            queryset = self.filter_queryset(self.get_queryset())
+            if pgjson.applies(request, queryset):
+                return self.database_rendered_list(queryset)
+        return self.serialized_list(request, *args, **kwargs)
+
+    def serialized_list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def database_rendered_list(self, queryset):
+        """The page written as JSON by PostgreSQL (`pgjson.py`): the page's ids read through the
+        list's filters, order, visibility and pagination inside the one statement that writes
+        the records (after the count, which the paginator reads first)."""
+        ids = self.paginator.page_slice(queryset.prefetch_related(None).values_list("pk", flat=True), self.request)
+        results = pgjson.render_page(
+            ids, self.get_serializer_class(), self.request.user, self.requested_expand, using=queryset.db
+        )
+        self.request.accepted_renderer = pgjson.RawJSONRenderer()
+        return Response(pgjson.RawJSON(pgjson.envelope(self.paginator, results)))
 
     def read_if_match(self, record) -> int | None:
         """The version the caller expects, or None (no If-Match, or `*`): a 412 now if it is
@@ -159,13 +183,18 @@ class EngagementViewSet(VersionedRecordViewSet):
             .get_queryset()
             .select_related("location_city", "agreement")
             .defer(*(f"location_city__{c}" for c in CITY_COLUMNS_DEFERRED))
-            .prefetch_related(visible_prefetch("participants", Participant, self.request.user))
+            .prefetch_related(
+                Prefetch(
+                    "participants",
+                    queryset=restrict(Participant.objects.select_related("contact"), self.request.user),
+                )
+            )
             .order_by("-start_date", "-pk")
         )
 
-    def list(self, request, *args, **kwargs):
+    def serialized_list(self, request, *args, **kwargs):
         if request.accepted_renderer.format == "csv" or self.requested_expand:
-            return super().list(request, *args, **kwargs)
+            return super().serialized_list(request, *args, **kwargs)
         page = self.paginate_queryset(listing.page_rows(self.filter_queryset(self.get_queryset())))
         return self.get_paginated_response(listing.represent(page, self.get_serializer(), request.user))
 

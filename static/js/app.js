@@ -161,6 +161,8 @@
     var html = template.innerHTML.replace(/__prefix__/g, String(index)).replace(/__number__/g, String(index + 1));
     rows.insertAdjacentHTML("beforeend", html);
     total.value = String(index + 1);
+    // The new row's pickers (a participant's contact) fetch their suggestions through htmx.
+    if (window.htmx) window.htmx.process(rows.lastElementChild);
     return rows.lastElementChild;
   }
 
@@ -307,3 +309,24 @@
     document.querySelectorAll("form[data-draft]").forEach(watchDraft);
   });
 })();
+
+// Small screens: the main menu and the list filters ([data-fold-narrow], open in the HTML so
+// that they work without JavaScript) fold into their summary button; wide screens show them open.
+(function () {
+  "use strict";
+  var narrow = window.matchMedia("(max-width: 48rem)");
+  function fold() {
+    document.querySelectorAll("details[data-fold-narrow]").forEach(function (details) {
+      details.open = !narrow.matches;
+    });
+  }
+  fold();
+  narrow.addEventListener("change", fold);
+})();
+
+// The import form: choosing what the file holds opens that kind's column help.
+document.addEventListener("change", function (event) {
+  if (event.target.id !== "id_kind") return;
+  var help = document.getElementById("columns-" + event.target.value);
+  if (help) help.open = true;
+});

@@ -84,8 +84,13 @@ def test_commands_exit_non_zero_with_one_line(tmp_path):
 
     result = subprocess.run(
         [sys.executable, "manage.py", "adduser", "dave", "--role", "staff", "--portfolio", "US-CA"],
-        capture_output=True, text=True, env={**os.environ, "DJANGO_SETTINGS_MODULE": "diplomacy.settings_test",
-             "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}"},
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "diplomacy.settings_test",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+        },
     )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == ["CommandError: Only liaisons have a portfolio (--portfolio)."]

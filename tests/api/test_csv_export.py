@@ -1,6 +1,9 @@
 """`?format=csv` on the engagement API streams the list's plain rows (engagements/api/listing.py
 `export_rows`) a chunk at a time: the file must be line for line what the serializer gives, however
-many chunks it takes, with every cell a spreadsheet would run neutralised."""
+many chunks it takes, with every cell a spreadsheet would run neutralised.
+
+This is the Python path (SQLite's, and the fallback); on PostgreSQL the database writes the file
+itself (tests/api/test_copy_exports.py), so these tests turn that off."""
 
 import csv
 import io
@@ -14,11 +17,17 @@ from rest_framework.test import APIClient
 from engagements.api import listing
 from engagements.api.views import EngagementViewSet
 from tests import factories
+from utilities import csv as csv_files
 from utilities.api import ApiViewSet
 
 from .test_engagement_listing import records  # noqa: F401 - the fixture
 
 LIST = "/api/v1/engagements/"
+
+
+@pytest.fixture(autouse=True)
+def python_path(monkeypatch):
+    monkeypatch.setattr(csv_files, "copy_supported", lambda alias: False)
 
 
 def export(user, params=None) -> str:

@@ -90,13 +90,14 @@ def test_agreement_date_ranges(city_a):
     assert ids(AgreementFilterSet({"expires_before": "2001-01-01"}, queryset=Agreement.objects.all())) == [old.pk]
 
 
-def test_city_search_is_prefix_ranked_by_population(db):
+def test_city_search_matches_any_word_start_ranked_by_population(db):
     small = factories.CityFactory(name="Springfield", subdivision="US-MO", population=170_000)
     large = factories.CityFactory(name="Springfield", subdivision="US-MA", population=155_000 * 10)
-    factories.CityFactory(name="West Springfield", population=28_000)
+    west = factories.CityFactory(name="West Springfield", population=28_000)
+    factories.CityFactory(name="Everspring", population=9_000_000)
     rows = CityFilterSet({"q": "spring"}, queryset=City.objects.all())
     assert rows.is_valid()
-    assert [city.pk for city in rows.qs] == [large.pk, small.pk]
+    assert [city.pk for city in rows.qs] == [large.pk, small.pk, west.pk]
 
 
 def test_city_network_and_office_filters(city_a, city_b):

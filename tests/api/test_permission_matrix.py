@@ -15,13 +15,18 @@ from collections.abc import Callable
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.test import override_settings
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from cities.models import City, Country, InternationalAffairsOffice, Network, NetworkMembership, Organization, Topic
 from compliance import services as compliance_services
 from compliance.models import ComplianceFlag, ComplianceRule
+from contacts.models import Contact
+from contacts.services import save_contact
 from diplomacy.api_urls import router
+from documents.models import Document
+from documents.services import add_document
 from engagements.models import Agreement, Engagement, FollowUp, Review
 from engagements.write_path import write_path
 from imports.models import ImportJob
@@ -61,10 +66,12 @@ def admin_only(principal, label) -> bool:
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
+def world(django_db_setup, django_db_blocker, tmp_path_factory):
     """Built once per module inside a transaction every test nests in (and rolls back to), then
     thrown away: the matrix runs hundreds of requests against the same records."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    # Documents' files go to a folder of this module's own.
+    media = override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("matrix-media"))
+    with django_db_blocker.unblock(), transaction.atomic(), media:
         city_a = factories.CityFactory(name="Los Angeles", subdivision="US-CA", population=3_900_000)
         city_b = factories.CityFactory(name="Chicago", subdivision="US-IL", population=2_700_000)
         foreign_city = factories.CityFactory(name="Nagoya", country=factories.country("JP"), subdivision="")
@@ -134,7 +141,10 @@ def build_world(cast, city_a, city_b, foreign_city):
     for label in agreements:
         flags[f"{label}-agreement"] = ComplianceFlag.objects.get(agreement=agreements[label])
         flags[f"{label}-engagement"] = ComplianceFlag.objects.get(engagement=engagements[label])
+    contacts, documents = people_and_documents(cast, cities, engagements, agreements)
     return {
+        "contacts": contacts,
+        "documents": documents,
         "cast": cast,
         "flags": flags,
         "rules": {rule.code: rule for rule in ComplianceRule.objects.all()},
@@ -150,6 +160,63 @@ def build_world(cast, city_a, city_b, foreign_city):
             letter: factories.OrganizationFactory(name=f"Partner of {letter}", city=foreign_city) for letter in cities
         },
     }
+
+
+def people_and_documents(cast, cities, engagements, agreements):
+    """A contact kept by each home city (SPEC §8.4), and on every agreement and engagement a public
+    and a non-public document (labels `A-internal-engagement-public`, `...-private`)."""
+    contacts = {
+        letter: save_contact(
+            actor=cast[f"staff_{letter.lower()}"], data={"home_city": city, "name": f"Contact of {letter}"}
+        )
+        for letter, city in cities.items()
+    }
+    documents = {}
+    for kind, records in (("agreement", agreements), ("engagement", engagements)):
+        for label, record in records.items():
+            owner = cast[f"staff_{city_of(label).lower()}"]
+            for public in (True, False):
+                name = f"{label}-{kind}-{'public' if public else 'private'}"
+                documents[name] = add_document(
+                    actor=owner,
+                    record=record,
+                    upload=SimpleUploadedFile(f"{name}.txt", f"Minutes of {name}".encode(), "text/plain"),
+                    kind="report",
+                    is_public=public,
+                )
+    return contacts, documents
+
+
+def document_visible(principal, label) -> bool:
+    """Whoever reads the record, except that partners see only the public documents of public records."""
+    if not sees(principal, city_of(label), visibility_of(label)):
+        return False
+    return principal in INTERNAL_READERS or label.endswith("-public")
+
+
+def document_creates(world):
+    cases = []
+    for kind in ("agreement", "engagement"):
+        for label, record in world[f"{kind}s"].items():
+
+            def expected(principal, label=label):
+                if principal == "anonymous":
+                    return 401
+                if principal in ("partner", "liaison"):
+                    return 403
+                visible = sees(principal, city_of(label), visibility_of(label))
+                return 201 if visible and owns(principal, city_of(label)) else 400
+
+            def body(kind=kind, label=label, record=record):
+                return {
+                    "file": SimpleUploadedFile(f"new-{label}.csv", f"city,note\n{label},new\n".encode(), "text/csv"),
+                    "record_type": kind,
+                    "record_id": record.pk,
+                    "kind": "briefing",
+                }
+
+            cases.append((f"{label}-{kind}", body, expected))
+    return cases
 
 
 def for_each_city_record(kind):
@@ -392,7 +459,57 @@ SPECS = {
         records=for_each_city_record("engagements"),
         can_see=lambda p, label: sees(p, city_of(label), visibility_of(label)),
     ),
+    # Contacts (SPEC §8.4): people's data, internal readers only; the home city's staff keep them.
+    "contact": Spec(
+        model=Contact,
+        records=lambda world: world["contacts"],
+        can_see=lambda p, label: p in INTERNAL_READERS,
+        can_change=owns,
+        patch={"languages": "Deutsch, 日本語"},
+        creates=owned_creates(lambda city: {"home_city": city.pk, "name": "Yuki Satō", "organization": "JETRO"}),
+    ),
+    # Documents (SPEC §8.4): read with their record (partners: public documents of public records);
+    # added and removed by the record's city's staff.
+    "document": Spec(
+        model=Document,
+        records=lambda world: world["documents"],
+        can_see=document_visible,
+        can_change=lambda p, label: owns(p, city_of(label)),
+        creates=document_creates,
+        body_format="multipart",
+    ),
+    # Global search (SPEC §8.1): every record the principal may see, none other, counted so.
+    "search": Spec(
+        model=None,
+        records=for_each_city_record("engagements"),
+        can_see=lambda p, label: sees(p, city_of(label), visibility_of(label)),
+    ),
 }
+
+
+def check_search(world, client, principal):
+    """`q` finds every visible agreement or engagement by a word of its title, accents ignored
+    (`Agreement` also matches `Agréement`), and no other; each kind's count is what the principal
+    may see; contacts are searched by internal readers only."""
+    from contacts.models import Contact
+
+    Contact.objects.create(home_city=world["cities"]["A"], name="Agréement Advisor")
+    for word, kind in (("Engagement", "engagement"), ("agreement", "agreement")):
+        response = client.get(reverse("api:search-list"), {"q": word, "page_size": 500})
+        if principal == "anonymous":
+            assert response.status_code == 401
+            return
+        assert response.status_code == 200, response.content
+        body = response.json()
+        records = world[f"{kind}s"]
+        want = {records[label].pk for label in records if sees(principal, city_of(label), visibility_of(label))}
+        got = {hit["id"] for hit in body["results"] if hit["kind"] == kind}
+        assert got == want, word
+        assert body["counts"][kind] == len(want)
+        assert body["count"] == sum(body["counts"].values()) == len(body["results"])
+        assert all(hit["url"] for hit in body["results"])
+        if kind == "agreement":
+            assert body["counts"].get("contact") == (1 if principal in INTERNAL_READERS else None)
 
 
 # --- the routes, read from the router -------------------------------------------------------------
@@ -412,7 +529,12 @@ def router_endpoints():
 
 ENDPOINTS = router_endpoints()
 # Rules for actions beyond list/retrieve/create/update/partial_update/destroy.
-EXTRA_ACTIONS = {("engagement", "get", "reviews"), ("engagement", "post", "reviews"), ("notification", "post", "read")}
+EXTRA_ACTIONS = {
+    ("engagement", "get", "reviews"),
+    ("engagement", "post", "reviews"),
+    ("notification", "post", "read"),
+    ("document", "get", "file"),
+}
 STANDARD_ACTIONS = {"list", "retrieve", "create", "update", "partial_update", "destroy"}
 MATRIX = [
     (basename, method, action, principal)
@@ -467,6 +589,9 @@ def test_matrix(db, world, basename, method, action, principal):
         response = client.get(
             url(basename, action), {"page_size": 500} if basename != "stats-engagements" else {"group_by": "city"}
         )
+        if basename == "search":
+            check_search(world, client, principal)
+            return
         if principal == "anonymous":
             assert response.status_code == 401
             return
@@ -500,7 +625,7 @@ def test_matrix(db, world, basename, method, action, principal):
                 assert spec.model.objects.count() == before
                 if expected(principal) == 400:
                     # The refusal names the field that points at someone else's city.
-                    assert set(response.json()) & {"city", "engagement"}, response.content
+                    assert set(response.json()) & {"city", "engagement", "home_city", "record_id"}, response.content
             checks += 1
         assert checks
         return
@@ -520,6 +645,13 @@ def test_matrix(db, world, basename, method, action, principal):
                 count = response.json()["count"]
                 # Reviews are internal: partners see a public engagement but none of its reviews.
                 assert count == (1 if principal in INTERNAL_READERS else 0), label
+        elif action == "file":
+            response = client.get(url(basename, action, key))
+            expected = 401 if principal == "anonymous" else (200 if visible else 404)
+            assert response.status_code == expected, (label, response.content)
+            if expected == 200:
+                assert b"".join(response.streaming_content) == f"Minutes of {label}".encode()
+                assert response["Content-Disposition"].startswith("attachment;")
         elif action == "read":
             response = client.post(url(basename, action, key))
             expected = 401 if principal == "anonymous" else (200 if visible else 404)

@@ -13,7 +13,9 @@ from rest_framework.test import APIClient
 
 from compliance import services as compliance_services
 from compliance.models import ComplianceRule
+from contacts.models import Contact
 from diplomacy.api_urls import router
+from documents.models import Document
 from engagements.models import Agreement
 from engagements.write_path import write_path
 from imports.models import ImportJob
@@ -24,6 +26,10 @@ ROWS = 20
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Lists whose rows are not paginated records.
 NOT_PAGINATED = {"stats-engagements"}
+
+
+# Lists that answer nothing without a parameter.
+REQUIRED_PARAMS = {"search": {"q": "springfield"}}
 
 
 def list_basenames():
@@ -93,6 +99,17 @@ def build(staff_a, city_a, city_b, foreign_city, liaison):
             file_sha256=f"{index:064d}",
             owner=staff_a,
         )
+        Contact.objects.create(home_city=city_a, name=f"Contact {index}", city=city, created_by=staff_a)
+        Document.objects.create(
+            engagement=engagement,
+            title=f"Minutes {index}",
+            file=f"documents/q{index}.pdf",
+            original_name="minutes.pdf",
+            content_type="application/pdf",
+            size=1,
+            sha256=f"{index:064d}",
+            uploaded_by=staff_a,
+        )
     # Compliance flags on every engagement and agreement (two rules each): a rule list and a
     # flag list of more than one row, and a flag on every record of the other lists.
     for code in ("CA-ONE", "CA-TWO"):
@@ -118,9 +135,10 @@ def test_list_query_count_does_not_grow_with_page_size(staff_a, basename):
     client = APIClient()
     client.force_authenticate(staff_a)
     path = reverse(f"api:{basename}-list")
-    client.get(path)  # the user's home cities are read once per user object; not per page
-    small, small_body = queries_for(client, path, {"page_size": 1})
-    large, large_body = queries_for(client, path, {"page_size": 200})
+    params = REQUIRED_PARAMS.get(basename, {})
+    client.get(path, params)  # the user's home cities are read once per user object; not per page
+    small, small_body = queries_for(client, path, {**params, "page_size": 1})
+    large, large_body = queries_for(client, path, {**params, "page_size": 200})
     assert len(small_body["results"]) == 1
     assert len(large_body["results"]) > 1, "needs several rows to prove anything"
     assert small == large, f"{basename}: {small} queries for 1 row, {large} for {len(large_body['results'])}"
@@ -142,7 +160,8 @@ def report_query_counts():
 def test_engagement_list_queries_are_named(staff_a):
     """engagements/: 1 count, 1 page (joined city, location city, agreement), then one prefetch each
     for counterpart cities, organisations, named countries, counterpart countries, topics and
-    participants, and the compliance flags with their rules."""
+    participants, and the compliance flags with their rules. On PostgreSQL: the count, then one
+    statement writing the whole page as JSON (engagements/api/pgjson.py)."""
     client = APIClient()
     client.force_authenticate(staff_a)
     client.get("/api/v1/engagements/")
@@ -150,7 +169,7 @@ def test_engagement_list_queries_are_named(staff_a):
         client, "/api/v1/engagements/", {"page_size": 200, "expand": "city,topics,counterpart_cities"}
     )
     assert body["count"] == ROWS
-    assert count == 9
+    assert count == (2 if connection.vendor == "postgresql" else 9)
 
 
 def test_expand_inlines_without_queries_per_row(staff_a):

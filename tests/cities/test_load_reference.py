@@ -23,4 +23,9 @@ def test_load_reference_loads_the_reference_data_and_nothing_else():
 
     counts = (Country.objects.count(), City.objects.count(), Network.objects.count(), ComplianceRule.objects.count())
     call_command("load_reference", verbosity=0)
-    assert (Country.objects.count(), City.objects.count(), Network.objects.count(), ComplianceRule.objects.count()) == counts
+    assert (
+        Country.objects.count(),
+        City.objects.count(),
+        Network.objects.count(),
+        ComplianceRule.objects.count(),
+    ) == counts

@@ -28,7 +28,9 @@ def test_accents_and_ascii_spellings_match():
 
 
 def test_alternate_names_are_used_only_when_no_name_matches():
-    beijing = factories.CityFactory(name="Beijing", country=factories.country("CN"), subdivision="", alternate_names="|peking|北京|")
+    beijing = factories.CityFactory(
+        name="Beijing", country=factories.country("CN"), subdivision="", alternate_names="|peking|北京|"
+    )
     assert CityResolver().resolve("Peking, CN") == beijing
     assert CityResolver().resolve("北京, CN") == beijing
 

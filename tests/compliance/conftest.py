@@ -7,8 +7,18 @@ from compliance.reference import load_rules
 from tests import factories
 
 COUNTRIES = {
-    "CN": "China", "TW": "Taiwan", "RU": "Russia", "IR": "Iran", "KP": "North Korea", "JP": "Japan",
-    "CU": "Cuba", "VE": "Venezuela", "SY": "Syria", "BY": "Belarus", "MM": "Myanmar", "DE": "Germany",
+    "CN": "China",
+    "TW": "Taiwan",
+    "RU": "Russia",
+    "IR": "Iran",
+    "KP": "North Korea",
+    "JP": "Japan",
+    "CU": "Cuba",
+    "VE": "Venezuela",
+    "SY": "Syria",
+    "BY": "Belarus",
+    "MM": "Myanmar",
+    "DE": "Germany",
 }
 
 

@@ -39,9 +39,7 @@ def kinds_of(kind):
     return sorted(Notification.objects.filter(kind=kind).values_list("recipient__username", flat=True))
 
 
-def test_a_raised_flag_is_told_once_to_city_staff_and_covering_liaisons(
-    texas_liaison, liaison, houston_agreement
-):
+def test_a_raised_flag_is_told_once_to_city_staff_and_covering_liaisons(texas_liaison, liaison, houston_agreement):
     assert kinds_of(Kind.COMPLIANCE_FLAG) == sorted(["hana", "tex", liaison.username])
     flag = ComplianceFlag.objects.get(agreement=houston_agreement)
     compliance_notices.notify_flags_raised([flag.pk])
@@ -86,8 +84,13 @@ def test_an_agreement_with_a_watch_list_country_alerts_liaisons_once_per_version
     with django_capture_on_commit_callbacks(execute=True):
         agreement = save_agreement(
             actor=staff_a,
-            data={"city": city_a, "title": "LA – Beijing", "kind": "sister_city", "status": "active",
-                  "counterpart_cities": [foreign["Beijing"]]},
+            data={
+                "city": city_a,
+                "title": "LA – Beijing",
+                "kind": "sister_city",
+                "status": "active",
+                "counterpart_cities": [foreign["Beijing"]],
+            },
         )
     assert not ComplianceFlag.objects.filter(agreement=agreement).exists()
     from notifications import triggers

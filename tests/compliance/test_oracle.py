@@ -43,7 +43,10 @@ def oracle(state, country, kind, status, in_force) -> set[str]:
 @pytest.fixture
 def world(rules, countries):
     cities = {state: factories.CityFactory(name=f"Home {state}", subdivision=state) for state in STATES}
-    abroad = {code: factories.CityFactory(name=f"Abroad {code}", country=countries[code], subdivision="") for code in COUNTRIES}
+    abroad = {
+        code: factories.CityFactory(name=f"Abroad {code}", country=countries[code], subdivision="")
+        for code in COUNTRIES
+    }
     staff = factories.UserFactory(username="owner", role="staff", home_cities=list(cities.values()))
     factories.UserFactory(username="root", is_superuser=True, is_staff=True)
     return cities, abroad, staff
@@ -62,9 +65,20 @@ def write(path, staff, city, counterpart, kind, status, title):
         client = Client()
         client.force_login(staff)
         form = {
-            "city": city.pk, "title": title, "kind": kind, "status": status, "signed_on": "", "effective_on": "",
-            "expires_on": "", "renewal_due_on": "", "authorized_by": "", "counterpart_cities": [counterpart.pk],
-            "counterpart_cities_query": "", "counterpart_organizations_query": "", "summary": "", "url": "",
+            "city": city.pk,
+            "title": title,
+            "kind": kind,
+            "status": status,
+            "signed_on": "",
+            "effective_on": "",
+            "expires_on": "",
+            "renewal_due_on": "",
+            "authorized_by": "",
+            "counterpart_cities": [counterpart.pk],
+            "counterpart_cities_query": "",
+            "counterpart_organizations_query": "",
+            "summary": "",
+            "url": "",
             "visibility": "internal",
         }
         assert client.post("/agreements/new/", form).status_code == 302
@@ -72,15 +86,29 @@ def write(path, staff, city, counterpart, kind, status, title):
         client = Client()
         client.force_login(User.objects.get(username="root"))
         form = {
-            "city": city.pk, "title": title, "kind": kind, "status": status, "visibility": "internal",
-            "counterpart_cities": [counterpart.pk], "external_id": "", "signed_on": "", "effective_on": "",
-            "expires_on": "", "renewal_due_on": "", "authorized_by": "", "summary": "", "url": "",
+            "city": city.pk,
+            "title": title,
+            "kind": kind,
+            "status": status,
+            "visibility": "internal",
+            "counterpart_cities": [counterpart.pk],
+            "external_id": "",
+            "signed_on": "",
+            "effective_on": "",
+            "expires_on": "",
+            "renewal_due_on": "",
+            "authorized_by": "",
+            "summary": "",
+            "url": "",
         }
         response = client.post("/admin/engagements/agreement/add/", form)
         assert response.status_code == 302, response.content.decode()[:2000]
     elif path == "import":
-        item = BulkItem(record=None, data={"city": city, "title": title, "kind": kind, "status": status},
-                        relations={"counterpart_cities": [counterpart]})
+        item = BulkItem(
+            record=None,
+            data={"city": city, "title": title, "kind": kind, "status": status},
+            relations={"counterpart_cities": [counterpart]},
+        )
         assert save_in_bulk(Agreement, actor=staff, items=[item])[0].result == "created"
 
 

@@ -103,15 +103,24 @@ def test_the_page_and_the_flag_list_cost_the_same_queries_at_any_size(flagged, l
 def test_a_city_staff_member_waives_a_flag_through_the_api(flagged, staff_a, staff_b):
     from compliance.models import ComplianceFlag
 
-    flag = ComplianceFlag.objects.filter(agreement__city__in=staff_a.home_cities.all(), agreement__visibility="public").first()
+    flag = ComplianceFlag.objects.filter(
+        agreement__city__in=staff_a.home_cities.all(), agreement__visibility="public"
+    ).first()
     other = APIClient()
     other.force_authenticate(staff_b)
-    assert other.patch(f"/api/v1/compliance-flags/{flag.pk}/", {"status": "waived", "reason": "x"}, format="json").status_code == 403
+    assert (
+        other.patch(
+            f"/api/v1/compliance-flags/{flag.pk}/", {"status": "waived", "reason": "x"}, format="json"
+        ).status_code
+        == 403
+    )
     mine = APIClient()
     mine.force_authenticate(staff_a)
     response = mine.patch(f"/api/v1/compliance-flags/{flag.pk}/", {"status": "waived", "reason": ""}, format="json")
     assert response.status_code == 400 and "reason" in response.json()
-    response = mine.patch(f"/api/v1/compliance-flags/{flag.pk}/", {"status": "waived", "reason": "Council vote 12-1"}, format="json")
+    response = mine.patch(
+        f"/api/v1/compliance-flags/{flag.pk}/", {"status": "waived", "reason": "Council vote 12-1"}, format="json"
+    )
     assert response.status_code == 200 and response.json()["status"] == "waived"
     flag.refresh_from_db()
     assert flag.decided_by == staff_a and flag.history.count() == 2

@@ -184,9 +184,9 @@ def test_only_reviewers_may_review(client, queue, cast, viewer):
 
 # The queue's queries, named: the session; the user; the queue's count; its page; the page's
 # counterpart countries; their reviews with reviewers; the watch list; the counts per state; the
-# topics of the filter form; the page header's unread notifications and home cities; the session
-# saved again (savepoint, update, release).
-QUEUE_QUERIES = 14
+# topics of the filter form; its cities and countries (the list filters); the page header's unread
+# notifications and home cities; the session saved again (savepoint, update, release).
+QUEUE_QUERIES = 16
 
 
 @pytest.mark.parametrize("size", [5, 40])

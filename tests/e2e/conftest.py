@@ -22,8 +22,13 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LOCAL = re.compile(r"^(https?://(127\.0\.0\.1|localhost)(:\d+)?/|data:|blob:|about:)")
@@ -59,10 +64,8 @@ def _csp_violation(message) -> bool:
 
 
 def _open_page(browser, outside: list, violations: list | None = None, **context_options):
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="en-US", timezone_id="UTC", accept_downloads=True,
-        **context_options,
-    )
+    options = {"viewport": {"width": 1280, "height": 900}, **context_options}
+    context = browser.new_context(locale="en-US", timezone_id="UTC", accept_downloads=True, **options)
     context.set_default_timeout(10_000)
 
     def refuse(route):

@@ -57,8 +57,12 @@ def test_staff_log_find_export_and_edit_an_engagement(page, live_server, world):
     page.locator("#id_organization-kind").select_option(label="Embassy or consulate")
     page.locator("#id_organization-country").select_option(label="Japan")
     page.get_by_role("button", name="Add organisation").click()
-    expect(page.get_by_role("status").filter(has_text="Added “Consulate-General of Japan in Los Angeles”")).to_be_visible()
-    expect(page.locator("#id_counterpart_organizations_chips .chip")).to_have_text("Consulate-General of Japan in Los Angeles")
+    expect(
+        page.get_by_role("status").filter(has_text="Added “Consulate-General of Japan in Los Angeles”")
+    ).to_be_visible()
+    expect(page.locator("#id_counterpart_organizations_chips .chip")).to_have_text(
+        "Consulate-General of Japan in Los Angeles"
+    )
     page.get_by_label("Trade and investment").check()
     page.locator("#id_participants-0-name").fill("Mayor Kawamura")
     page.get_by_role("button", name="Log engagement").click()
@@ -85,7 +89,9 @@ def test_staff_log_find_export_and_edit_an_engagement(page, live_server, world):
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Export CSV").click()
     rows = list(csv.DictReader(io.StringIO(download_info.value.path().read_text(encoding="utf-8-sig"))))
-    assert [(row["title"], row["counterpart_cities"]) for row in rows] == [("Delegation from Nagoya <b>City</b>", "Nagoya, JP")]
+    assert [(row["title"], row["counterpart_cities"]) for row in rows] == [
+        ("Delegation from Nagoya <b>City</b>", "Nagoya, JP")
+    ]
 
     page.get_by_role("link", name="Delegation from Nagoya <b>City</b>").click()
     page.get_by_role("link", name="Edit", exact=True).click()
@@ -100,11 +106,18 @@ def test_staff_log_find_export_and_edit_an_engagement(page, live_server, world):
 
 
 def test_a_second_browser_saving_first_is_shown_as_a_conflict(page, new_page, live_server, world):
-    colleague = factories.UserFactory(username="carlos", first_name="Carlos", last_name="Vega", home_cities=[world["city"]])
+    colleague = factories.UserFactory(
+        username="carlos", first_name="Carlos", last_name="Vega", home_cities=[world["city"]]
+    )
     engagement = save_engagement(
         actor=world["alice"],
-        data={"city": world["city"], "title": "Berlin partnership visit", "kind": "outbound_delegation",
-              "status": "planned", "start_date": dt.date(2026, 9, 1)},
+        data={
+            "city": world["city"],
+            "title": "Berlin partnership visit",
+            "kind": "outbound_delegation",
+            "status": "planned",
+            "start_date": dt.date(2026, 9, 1),
+        },
     )
     login(page, live_server, "alice", PASSWORD)
     page.goto(f"{live_server.url}/engagements/{engagement.pk}/edit/")
@@ -154,7 +167,9 @@ class Keyboard:
         """Tab until the focused element is the one named (each Tab counted)."""
         for _ in range(limit):
             self.press("Tab")
-            if self.page.evaluate("() => document.activeElement.matches('input,select,textarea,button,a,summary')") and (
+            if self.page.evaluate(
+                "() => document.activeElement.matches('input,select,textarea,button,a,summary')"
+            ) and (
                 self.page.evaluate(
                     """(name) => {
                         const el = document.activeElement;
@@ -304,7 +319,9 @@ def test_the_type_ahead_is_a_keyboard_combobox(page, live_server, world):
     expect(page.get_by_role("option", name="Nagoya, JP")).to_have_attribute("aria-selected", "true")
     page.keyboard.press("ArrowDown")
     expect(page.get_by_role("option", name="Nagareyama, JP")).to_have_attribute("aria-selected", "true")
-    expect(box).to_have_attribute("aria-activedescendant", page.get_by_role("option", name="Nagareyama, JP").get_attribute("id"))
+    expect(box).to_have_attribute(
+        "aria-activedescendant", page.get_by_role("option", name="Nagareyama, JP").get_attribute("id")
+    )
     page.keyboard.press("Escape")
     expect(box).to_have_attribute("aria-expanded", "false")
     page.keyboard.press("ArrowDown")  # closed: nothing moves

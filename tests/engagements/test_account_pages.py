@@ -51,7 +51,11 @@ def test_password_change(staff_a):
     assert client.get(reverse("password_change")).status_code == 200
     response = client.post(
         reverse("password_change"),
-        {"old_password": PASSWORD, "new_password1": "a much longer secret 42", "new_password2": "a much longer secret 42"},
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a much longer secret 42",
+            "new_password2": "a much longer secret 42",
+        },
     )
     assert response["Location"] == reverse("password_change_done")
     staff_a.refresh_from_db()

@@ -24,9 +24,18 @@ def client_for(user):
 
 def form_data(owner, **overrides):
     data = {
-        "city": owner.pk, "title": "Sister cities Los Angeles–Nagoya", "kind": "sister_city", "status": "active",
-        "signed_on": "1959-12-01", "effective_on": "", "expires_on": "", "counterpart_cities_query": "",
-        "counterpart_organizations_query": "", "summary": "", "url": "", "visibility": "public",
+        "city": owner.pk,
+        "title": "Sister cities Los Angeles–Nagoya",
+        "kind": "sister_city",
+        "status": "active",
+        "signed_on": "1959-12-01",
+        "effective_on": "",
+        "expires_on": "",
+        "counterpart_cities_query": "",
+        "counterpart_organizations_query": "",
+        "summary": "",
+        "url": "",
+        "visibility": "public",
     }
     data.update(overrides)
     return data
@@ -36,14 +45,21 @@ def form_data(owner, **overrides):
 def own_agreement(staff_a, city_a, foreign_city):
     return save_agreement(
         actor=staff_a,
-        data={"city": city_a, "title": "Friendship with Nagoya", "kind": "friendship_city", "status": "active",
-              "counterpart_cities": [foreign_city], "signed_on": dt.date(2020, 1, 1)},
+        data={
+            "city": city_a,
+            "title": "Friendship with Nagoya",
+            "kind": "friendship_city",
+            "status": "active",
+            "counterpart_cities": [foreign_city],
+            "signed_on": dt.date(2020, 1, 1),
+        },
     )
 
 
 def test_staff_create_an_agreement_with_a_counterpart_city(staff_a, city_a, foreign_city):
     response = client_for(staff_a).post(
-        reverse("agreement-create"), form_data(city_a, counterpart_cities=[str(foreign_city.pk)], topics=["culture-education"])
+        reverse("agreement-create"),
+        form_data(city_a, counterpart_cities=[str(foreign_city.pk)], topics=["culture-education"]),
     )
     assert response.status_code == 302
     agreement = Agreement.objects.get()
@@ -66,8 +82,16 @@ def test_a_stale_agreement_edit_shows_both_versions(staff_a, city_a, own_agreeme
     save_agreement(actor=staff_a, agreement=own_agreement, data={"status": "suspended"})
     response = client_for(staff_a).post(
         reverse("agreement-edit", args=[own_agreement.pk]),
-        form_data(city_a, title="Friendship with Nagoya", kind="friendship_city", status="active",
-                  signed_on="2020-01-01", visibility="internal", counterpart_cities=[], version="1"),
+        form_data(
+            city_a,
+            title="Friendship with Nagoya",
+            kind="friendship_city",
+            status="active",
+            signed_on="2020-01-01",
+            visibility="internal",
+            counterpart_cities=[],
+            version="1",
+        ),
     )
     assert response.status_code == 200
     changes = {c["field"]: (c["theirs"], c["yours"]) for c in response.context["conflict"]["changes"]}
@@ -80,7 +104,11 @@ def test_agreement_pages_follow_the_policy(cast, own_agreement):
     detail = reverse("agreement-detail", args=[own_agreement.pk])
     edit = reverse("agreement-edit", args=[own_agreement.pk])
     expected = {
-        "staff_a": (200, 200), "staff_b": (200, 403), "liaison": (200, 403), "partner": (404, 404), "admin": (200, 200),
+        "staff_a": (200, 200),
+        "staff_b": (200, 403),
+        "liaison": (200, 403),
+        "partner": (404, 404),
+        "admin": (200, 200),
     }
     for who, (detail_status, edit_status) in expected.items():
         client = client_for(cast[who])
@@ -98,8 +126,12 @@ def test_a_restricted_agreement_of_another_city_is_hidden(staff_b, own_agreement
 
 
 def test_agreement_list_filters_by_expiry_and_exports_the_same_rows(staff_a, city_a):
-    factories.AgreementFactory(city=city_a, title="Soon", signed_on=dt.date(2020, 1, 1), expires_on=dt.date(2026, 12, 1))
-    factories.AgreementFactory(city=city_a, title="Later", signed_on=dt.date(2020, 1, 1), expires_on=dt.date(2030, 1, 1))
+    factories.AgreementFactory(
+        city=city_a, title="Soon", signed_on=dt.date(2020, 1, 1), expires_on=dt.date(2026, 12, 1)
+    )
+    factories.AgreementFactory(
+        city=city_a, title="Later", signed_on=dt.date(2020, 1, 1), expires_on=dt.date(2030, 1, 1)
+    )
     client = client_for(staff_a)
     params = {"expires_before": "2027-01-01"}
     page = client.get(reverse("agreement-list"), params)

@@ -106,7 +106,9 @@ def test_only_staff_create_organisations(cast, who):
 def test_organisation_page_without_javascript(staff_a):
     client = client_for(staff_a)
     assert client.get(reverse("organization-create")).status_code == 200
-    response = client.post(reverse("organization-create"), {"organization-name": "UCLA", "organization-kind": "university"})
+    response = client.post(
+        reverse("organization-create"), {"organization-name": "UCLA", "organization-kind": "university"}
+    )
     assert response.status_code == 302
     assert Organization.objects.get().name == "UCLA"
 
@@ -122,7 +124,14 @@ def network(db):
 def test_staff_add_a_membership_of_their_city(staff_a, city_a, network):
     response = client_for(staff_a).post(
         reverse("membership-create"),
-        {"city": city_a.pk, "network": network.pk, "role": "steering_committee", "joined_on": "2006-10-01", "left_on": "", "notes": ""},
+        {
+            "city": city_a.pk,
+            "network": network.pk,
+            "role": "steering_committee",
+            "joined_on": "2006-10-01",
+            "left_on": "",
+            "notes": "",
+        },
     )
     membership = NetworkMembership.objects.get()
     assert response["Location"] == reverse("membership-detail", args=[membership.pk])
@@ -132,7 +141,13 @@ def test_staff_add_a_membership_of_their_city(staff_a, city_a, network):
 def test_membership_cannot_end_before_it_began(staff_a, city_a, network):
     response = client_for(staff_a).post(
         reverse("membership-create"),
-        {"city": city_a.pk, "network": network.pk, "role": "member", "joined_on": "2020-01-01", "left_on": "2019-01-01"},
+        {
+            "city": city_a.pk,
+            "network": network.pk,
+            "role": "member",
+            "joined_on": "2020-01-01",
+            "left_on": "2019-01-01",
+        },
     )
     assert response.status_code == 200
     assert response.context["form"].errors["left_on"] == ["The membership cannot end before it began."]
@@ -189,16 +204,28 @@ def test_staff_create_and_edit_their_office_profile(staff_a, city_a):
     assert client.get(reverse("my-office"))["Location"] == reverse("office-edit", args=[city_a.slug])
     response = client.post(
         reverse("office-edit", args=[city_a.slug]),
-        {"name": "Mayor's Office of International Affairs", "head_name": "Ana Ruiz", "staff_count": "12", "is_active": "on",
-         "website": "", "email": "bad-address"},
+        {
+            "name": "Mayor's Office of International Affairs",
+            "head_name": "Ana Ruiz",
+            "staff_count": "12",
+            "is_active": "on",
+            "website": "",
+            "email": "bad-address",
+        },
     )
     assert response.status_code == 200
     assert response.context["form"].errors["email"]
     assert 'value="Ana Ruiz"' in response.content.decode()
     response = client.post(
         reverse("office-edit", args=[city_a.slug]),
-        {"name": "Mayor's Office of International Affairs", "head_name": "Ana Ruiz", "staff_count": "12", "is_active": "on",
-         "website": "", "email": "intl@lacity.example"},
+        {
+            "name": "Mayor's Office of International Affairs",
+            "head_name": "Ana Ruiz",
+            "staff_count": "12",
+            "is_active": "on",
+            "website": "",
+            "email": "intl@lacity.example",
+        },
     )
     assert response.status_code == 302
     office = InternationalAffairsOffice.objects.get(city=city_a)

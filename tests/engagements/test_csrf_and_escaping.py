@@ -61,7 +61,9 @@ def test_a_denied_change_says_why_in_the_site_layout(staff_b, city_a):
 
 
 def test_agreement_and_membership_text_is_escaped(staff_a, city_a):
-    agreement = factories.AgreementFactory(city=city_a, title=EVIL, summary=EVIL, expires_on=timezone.localdate() + dt.timedelta(days=10))
+    agreement = factories.AgreementFactory(
+        city=city_a, title=EVIL, summary=EVIL, expires_on=timezone.localdate() + dt.timedelta(days=10)
+    )
     membership = factories.MembershipFactory(city=city_a, notes=EVIL, network=factories.NetworkFactory(name=EVIL))
     organization = factories.OrganizationFactory(name=EVIL)
     agreement.counterpart_organizations.add(organization)

@@ -13,16 +13,26 @@ pytestmark = pytest.mark.django_db
 
 
 def engagement_data(city, **extra):
-    return {"city": city, "title": "Delegation from Nagoya", "kind": "inbound_delegation", "status": "completed",
-            "start_date": dt.date(2026, 5, 1), **extra}
+    return {
+        "city": city,
+        "title": "Delegation from Nagoya",
+        "kind": "inbound_delegation",
+        "status": "completed",
+        "start_date": dt.date(2026, 5, 1),
+        **extra,
+    }
 
 
 def test_staff_log_an_engagement_for_their_city_and_history_says_who(staff_a, city_a, foreign_city):
     organization = factories.OrganizationFactory(country=factories.country("DE"))
     engagement = save_engagement(
         actor=staff_a,
-        data=engagement_data(city_a, counterpart_cities=[foreign_city], counterpart_organizations=[organization],
-                             participants=[{"name": "Kraków Mayor", "side": "counterpart"}]),
+        data=engagement_data(
+            city_a,
+            counterpart_cities=[foreign_city],
+            counterpart_organizations=[organization],
+            participants=[{"name": "Kraków Mayor", "side": "counterpart"}],
+        ),
     )
     assert engagement.created_by == staff_a
     assert set(engagement.counterpart_countries.values_list("iso2", flat=True)) == {"JP", "DE"}
@@ -37,7 +47,9 @@ def test_a_change_is_recorded_with_what_changed(staff_a, city_a):
     save_engagement(actor=staff_a, engagement=engagement, data={"title": "Visit from Nagoya"})
     newest, previous = engagement.history.all()[:2]
     delta = newest.diff_against(previous, excluded_fields=["version"])
-    assert [(c.field, c.old, c.new) for c in delta.changes] == [("title", "Delegation from Nagoya", "Visit from Nagoya")]
+    assert [(c.field, c.old, c.new) for c in delta.changes] == [
+        ("title", "Delegation from Nagoya", "Visit from Nagoya")
+    ]
     assert newest.version == 2
 
 

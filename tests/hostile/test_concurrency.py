@@ -42,7 +42,10 @@ def _in_threads(count, work):
 def test_two_imports_of_the_same_natural_keys_at_once_create_each_record_once(tmp_path, staff_a, city_a):
     from django.core.files import File
 
-    rows = [f'"Los Angeles, US-CA",Meeting {n},bilateral_meeting,planned,2025-01-{n % 28 + 1:02d},internal' for n in range(40)]
+    rows = [
+        f'"Los Angeles, US-CA",Meeting {n},bilateral_meeting,planned,2025-01-{n % 28 + 1:02d},internal'
+        for n in range(40)
+    ]
     jobs = []
     for name, ordered in (("first.csv", rows), ("second.csv", rows[::-1])):
         path = tmp_path / name

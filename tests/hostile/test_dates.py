@@ -53,7 +53,9 @@ def test_service_refuses_dates_out_of_range_naming_the_field(staff_a, city_a):
         save_engagement(actor=staff_a, data={**base, "start_date": ANCIENT})
     assert list(error.value.message_dict) == ["start_date"]
     with pytest.raises(ValidationError) as error:
-        save_engagement(actor=staff_a, data={**base, "start_date": dt.date(2024, 1, 1), "end_date": dt.date(9999, 12, 31)})
+        save_engagement(
+            actor=staff_a, data={**base, "start_date": dt.date(2024, 1, 1), "end_date": dt.date(9999, 12, 31)}
+        )
     assert list(error.value.message_dict) == ["end_date"]
     agreement = {"city": city_a, "title": "A", "kind": "sister_city", "status": "active"}
     for name in ("signed_on", "effective_on", "expires_on"):
@@ -65,11 +67,15 @@ def test_service_refuses_dates_out_of_range_naming_the_field(staff_a, city_a):
 def test_follow_up_membership_and_office_dates_are_bounded(staff_a, city_a):
     engagement = factories.EngagementFactory(city=city_a)
     with pytest.raises(ValidationError) as error:
-        save_follow_up(actor=staff_a, data={"engagement": engagement, "description": "x", "due_on": dt.date(2101, 1, 1)})
+        save_follow_up(
+            actor=staff_a, data={"engagement": engagement, "description": "x", "due_on": dt.date(2101, 1, 1)}
+        )
     assert list(error.value.message_dict) == ["due_on"]
     network = factories.NetworkFactory()
     with pytest.raises(ValidationError) as error:
-        save_membership(actor=staff_a, data={"network": network, "city": city_a, "role": "member", "joined_on": ANCIENT})
+        save_membership(
+            actor=staff_a, data={"network": network, "city": city_a, "role": "member", "joined_on": ANCIENT}
+        )
     assert list(error.value.message_dict) == ["joined_on"]
     with pytest.raises(ValidationError) as error:
         save_office(actor=staff_a, data={"city": city_a, "name": "Office", "established_on": dt.date(1, 1, 1)})
@@ -82,8 +88,11 @@ def test_membership_left_before_joined_names_left_on_in_plain_words(staff_a, cit
         save_membership(
             actor=staff_a,
             data={
-                "network": network, "city": city_a, "role": "member",
-                "joined_on": dt.date(2020, 1, 1), "left_on": dt.date(2019, 1, 1),
+                "network": network,
+                "city": city_a,
+                "role": "member",
+                "joined_on": dt.date(2020, 1, 1),
+                "left_on": dt.date(2019, 1, 1),
             },
         )
     assert error.value.message_dict == {"left_on": ["Must be on or after joined_on (the joining date)."]}
@@ -91,7 +100,13 @@ def test_membership_left_before_joined_names_left_on_in_plain_words(staff_a, cit
 
 def test_api_refuses_an_ancient_engagement_with_a_field_error(client, staff_a, city_a):
     client.force_login(staff_a)
-    body = {"city": city_a.pk, "title": "T", "kind": "bilateral_meeting", "status": "planned", "start_date": "0226-05-01"}
+    body = {
+        "city": city_a.pk,
+        "title": "T",
+        "kind": "bilateral_meeting",
+        "status": "planned",
+        "start_date": "0226-05-01",
+    }
     response = client.post("/api/v1/engagements/", body, content_type="application/json")
     assert response.status_code == 400
     assert list(response.json()) == ["start_date"]

@@ -56,7 +56,9 @@ def test_a_five_thousand_digit_number_is_a_400(client, staff_a):
 
 def test_a_lone_surrogate_in_a_json_body_is_a_400(client, staff_a, city_a):
     client.force_login(staff_a)
-    body = f'{{"city": {city_a.pk}, "title": "\\ud800", "kind": "other", "status": "planned", "start_date": "2024-01-01"}}'
+    body = (
+        f'{{"city": {city_a.pk}, "title": "\\ud800", "kind": "other", "status": "planned", "start_date": "2024-01-01"}}'
+    )
     assert _post_json(client, body).status_code == 400
 
 
@@ -164,7 +166,13 @@ ROW = '{n},"Los Angeles, US-CA",Row {n},other,planned,2024-01-0{n}'
 
 
 def test_a_nul_in_the_header_fails_the_job_at_once_with_a_clear_message(tmp_path, world):
-    job = import_text(tmp_path, "nul.csv", f"external_id,ci\x00ty,title\n{ROW.format(n=1)}\n", owner=world["staff_a"], kind="engagements")
+    job = import_text(
+        tmp_path,
+        "nul.csv",
+        f"external_id,ci\x00ty,title\n{ROW.format(n=1)}\n",
+        owner=world["staff_a"],
+        kind="engagements",
+    )
     assert job.status == "failed" and job.attempts == 1
     assert "NUL" in job.message
 
@@ -191,7 +199,9 @@ def test_a_hundred_thousand_column_header_fails_fast_with_a_clear_message(tmp_pa
 
 def test_invalid_utf8_is_reported_in_its_row(tmp_path, world):
     path = tmp_path / "latin1.csv"
-    path.write_bytes(f"{HEADER}\n{ROW.format(n=1)}\n".encode() + b'2,"Los Angeles, US-CA",Caf\xe9,other,planned,2024-01-02\n')
+    path.write_bytes(
+        f"{HEADER}\n{ROW.format(n=1)}\n".encode() + b'2,"Los Angeles, US-CA",Caf\xe9,other,planned,2024-01-02\n'
+    )
     from tests.imports.helpers import import_file
 
     job = import_file(path, owner=world["staff_a"], kind="engagements")
@@ -199,12 +209,18 @@ def test_invalid_utf8_is_reported_in_its_row(tmp_path, world):
 
 
 def test_json_nested_a_hundred_thousand_deep_fails_with_a_clear_message(tmp_path, world):
-    job = import_text(tmp_path, "deep.json", "[" + "[" * 100_000 + "]" * 100_000 + "]", owner=world["staff_a"], kind="engagements")
+    job = import_text(
+        tmp_path, "deep.json", "[" + "[" * 100_000 + "]" * 100_000 + "]", owner=world["staff_a"], kind="engagements"
+    )
     assert job.status == "failed" and "nested too deeply" in job.message
 
 
 def test_json_with_a_five_thousand_digit_number_is_a_row_error(tmp_path, world):
-    text = '[{"city": "Los Angeles, US-CA", "title": "Big", "kind": "other", "status": "planned", "start_date": ' + "9" * 5000 + "}]"
+    text = (
+        '[{"city": "Los Angeles, US-CA", "title": "Big", "kind": "other", "status": "planned", "start_date": '
+        + "9" * 5000
+        + "}]"
+    )
     job = import_text(tmp_path, "big.json", text, owner=world["staff_a"], kind="engagements")
     assert (job.status, job.error_count) == ("succeeded", 1)
 
@@ -218,8 +234,11 @@ def test_json_nan_is_a_row_error_not_a_title(tmp_path, world):
 
 def test_an_imported_out_of_range_date_is_a_row_error(tmp_path, world):
     job = import_text(
-        tmp_path, "ancient.csv", f'{HEADER}\n1,"Los Angeles, US-CA",Old,other,planned,0226-05-01\n',
-        owner=world["staff_a"], kind="engagements",
+        tmp_path,
+        "ancient.csv",
+        f'{HEADER}\n1,"Los Angeles, US-CA",Old,other,planned,0226-05-01\n',
+        owner=world["staff_a"],
+        kind="engagements",
     )
     assert (job.created, job.error_count) == (0, 1)
     assert [(row, column) for row, column, _ in errors_of(job)] == [(2, "start_date")]

@@ -17,6 +17,7 @@ from django.test import Client
 
 from accounts.services import issue_token
 from cities.filters import MembershipFilterSet
+from contacts.filters import ContactFilterSet
 from dashboards.views import CHARTS, DASHBOARD_FILTERS
 from diplomacy.api_urls import router
 from engagements.filters import AgreementFilterSet, EngagementFilterSet
@@ -158,6 +159,8 @@ HTML_ROUTES = {
     "/cities/search/": (["q", "counterpart_cities_query", "location_city_query"], ("anonymous", "staff")),
     "/organizations/search/": (["q", "counterpart_organizations_query"], ("anonymous", "staff")),
     "/notifications/": (["page"], ("anonymous", "staff")),
+    "/contacts/": (sorted(ContactFilterSet.base_filters) + LIST_PAGE, ("anonymous", "staff")),
+    "/contacts/search/": (["q", "participants-0-contact_query"], ("anonymous", "staff")),
     "/imports/": (["page", "kind"], ("anonymous", "staff")),
 }
 API_ROLES = ("anonymous", "partner", "staff")

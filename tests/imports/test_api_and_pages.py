@@ -181,7 +181,7 @@ def test_the_upload_page_says_how_rows_find_their_records(world, client):
 # --- SPEC §6: an unknown column is ignored and named once in the report's warnings ------------------
 
 UNKNOWN_COLUMNS = (
-    'external_id,city,title,kind,status,start_date,Colour,<b>mood</b>,colour\n'
+    "external_id,city,title,kind,status,start_date,Colour,<b>mood</b>,colour\n"
     'W-1,"Los Angeles, US-CA",Visit,other,planned,2024-01-01,red,happy,blue\n'
 )
 
@@ -221,6 +221,8 @@ def test_a_column_named_twice_is_still_a_failure_and_a_clean_file_has_no_warning
 def test_a_resumed_job_names_each_unknown_column_once(world):
     text = UNKNOWN_COLUMNS.replace(",colour\n", "\n").replace(",blue\n", "\n")
     job = _job(world["staff_a"], text, run=False)
-    ImportJob.objects.filter(pk=job.pk).update(warnings=["The column “colour” is not a column of engagements; it was ignored."])
+    ImportJob.objects.filter(pk=job.pk).update(
+        warnings=["The column “colour” is not a column of engagements; it was ignored."]
+    )
     job = run_job(job.pk)
     assert len(job.warnings) == 2

@@ -10,7 +10,7 @@ from tests.imports.helpers import import_text
 
 pytestmark = pytest.mark.postgres
 
-ROWS = "".join(f"Visit {n},\"Los Angeles, US-CA\",bilateral_meeting,completed,2026-03-{n:02d}\n" for n in range(1, 21))
+ROWS = "".join(f'Visit {n},"Los Angeles, US-CA",bilateral_meeting,completed,2026-03-{n:02d}\n' for n in range(1, 21))
 FILE = "title,city,kind,status,start_date\n" + ROWS
 
 

@@ -28,7 +28,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from .world import (
@@ -58,9 +58,11 @@ class Redirect:
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
+def world(django_db_setup, django_db_blocker, tmp_path_factory):
     """Built once per module inside a transaction every test nests in (and rolls back to)."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    # Documents' files go to a folder of this module's own.
+    media = override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("page-matrix-media"))
+    with django_db_blocker.unblock(), transaction.atomic(), media:
         world = build_world()
         # One signed-in session per principal, made once: the tests only read.
         world.sessions = {}
@@ -280,6 +282,106 @@ def export_shows(world, principal, kind):
     return []
 
 
+def favicon_is_an_image(world, principal, variant, response, body):
+    assert response["Content-Type"] == "image/svg+xml" and body.lstrip().startswith("<svg"), response["Content-Type"]
+
+
+# --- calendar feeds (SPEC §8.4): the URL's secret names its owner, whoever sends it --------------------
+
+FEED_OWNERS = ("staff_a", "staff_b", "liaison", "admin")
+# variant -> (the feed, its query): a feed of each internal reader, filtered ones, a revoked one, a
+# partner's from before (partners may not subscribe), an unknown token, a bad filter.
+FEED_VARIANTS = {
+    "staff_a": ("staff_a", ""),
+    "staff_b": ("staff_b", ""),
+    "liaison": ("liaison", ""),
+    "admin": ("admin", ""),
+    "staff_b?city=A": ("staff_b", "city=A"),
+    "liaison?state=US-CA": ("liaison", "state=US-CA"),
+    "staff_a?kinds=engagements": ("staff_a", "kinds=engagements"),
+    "staff_a-revoked": ("staff_a-revoked", ""),
+    "partner": ("partner", ""),
+    "unknown": ("unknown", ""),
+    "staff_a?state=nonsense": ("staff_a", "state=nonsense"),
+}
+
+
+def feed_path(world, variant):
+    feed, filters = FEED_VARIANTS[variant]
+    token = world.feed_tokens.get(feed, "no-such-feed-token-0123456789abcdefghijklmn")
+    if filters.startswith("city="):
+        filters = f"city={world.cities[filters[5:]].slug}"
+    return f"/calendar/{token}.ics" + (f"?{filters}" if filters else "")
+
+
+def feed_expect(principal, variant):
+    """The session does not matter: a live feed of an internal reader answers anyone holding it."""
+    feed, filters = FEED_VARIANTS[variant]
+    if feed not in FEED_OWNERS:
+        return 404
+    return 400 if "nonsense" in filters else 200
+
+
+def feed_reader(principal, variant):
+    feed, _ = FEED_VARIANTS[variant]
+    return feed if feed in FEED_OWNERS else principal
+
+
+def feed_labels(variant):
+    """The records a live feed holds (every record of the world has an event in the window)."""
+    feed, filters = FEED_VARIANTS[variant]
+    labels = visible_labels(feed)
+    if filters == "city=A" or filters == "state=US-CA":
+        labels = [label for label in labels if label[0] == "A"]
+    return labels
+
+
+def feed_name(world, feed):
+    return world.texts(f"calendar feed name of {feed}")[f"calendar feed name of {feed}"]
+
+
+def feed_shows(world, principal, variant):
+    feed, filters = FEED_VARIANTS[variant]
+    if feed_expect(principal, variant) != 200:
+        return []
+    labels = feed_labels(variant)
+    shown = titles(world, "engagement", labels)
+    if "kinds=" not in filters:
+        shown += titles(world, "agreement", labels)
+    return [*shown, feed_name(world, feed)]  # the calendar's name
+
+
+def feed_hides(world, principal, variant):
+    feed, filters = FEED_VARIANTS[variant]
+    if feed_expect(principal, variant) != 200:
+        return []
+    hidden = [label for label in visible_labels(feed) if label not in feed_labels(variant)]
+    shown = feed_labels(variant)
+    texts = titles(world, "engagement", hidden) + titles(world, "agreement", hidden)
+    if "kinds=" in filters:
+        texts += titles(world, "agreement", shown)
+    return texts
+
+
+def feed_is_a_calendar(world, principal, variant, response, body):
+    if response.status_code == 200:
+        assert response["Content-Type"] == "text/calendar; charset=utf-8"
+        assert body.startswith("BEGIN:VCALENDAR") and "BEGIN:VEVENT" in body
+    else:
+        assert "VCALENDAR" not in body
+
+
+def feeds_page_shows(world, principal, variant):
+    if principal not in INTERNAL_READERS:
+        return []
+    return [feed_name(world, principal)]
+
+
+def feeds_page_hides(world, principal, variant):
+    """A revoked feed is not listed, even to its owner."""
+    return [feed_name(world, "staff_a-revoked")]
+
+
 # --- the registry -------------------------------------------------------------------------------------
 
 
@@ -291,6 +393,9 @@ class Case:
     shows: Callable | None = None  # (world, principal, variant) -> texts a 200 must contain
     hides: Callable | None = None  # (world, principal, variant) -> texts it must not contain (beyond markers)
     check: Callable | None = None  # (world, principal, variant, response, body) -> extra assertions
+    # (principal, variant) -> whose eyes the body is read with: a secret URL (a calendar feed) reads
+    # as its owner whoever sends it; by default, the principal's own.
+    reads_as: Callable | None = None
 
 
 RECORDS = (*RECORD_LABELS, "missing")
@@ -344,6 +449,39 @@ def dashboard_counts(world, principal, variant, response, body):
     assert sum(counts) == per_engagement * len(wanted), f"{chart} counts {counts} for {len(wanted)} visible engagements"
 
 
+SEARCH_VARIANTS = ("plain", "q=zq", "q=zq&kind=engagement", "q=zq&kind=agreement", "q=Nagoya", "q=Goethe")
+
+
+def search_expected(principal, variant):
+    """{kind: the labels of the records that kind holds} for a search `variant`: every record has
+    a marker (zq) in its title, Nagoya as counterpart city and the Goethe-Institut as counterpart
+    organisation, so each query finds every record the reader may see."""
+    params = dict(parse_qs(variant))
+    kind = params.get("kind", [None])[0]
+    return {
+        name: visible_labels(principal) if "q" in params and kind in (None, name) else []
+        for name in ("agreement", "engagement")
+    }
+
+
+def search_shows(world, principal, variant):
+    expected = search_expected(principal, variant)
+    return titles(world, "agreement", expected["agreement"]) + titles(world, "engagement", expected["engagement"])
+
+
+def search_counts(world, principal, variant, response, body):
+    """The count of each kind is the number of its records the reader may see (never more)."""
+    if "q=" not in variant:
+        assert 'data-testid="search-counts"' not in body
+        return
+    if "kind=" in variant:
+        return
+    for name, labels in search_expected(principal, variant).items():
+        assert f'<span class="count" data-kind="{name}">{len(labels)}</span>' in body, (name, len(labels))
+    contacts = 'data-kind="contact"' in body
+    assert contacts == (principal in INTERNAL_READERS), "contacts are searched by internal readers only"
+
+
 def dashboard_csv_shows(world, principal, variant):
     chart, filters = chart_and_filter(variant)
     if chart != "expiring" or principal not in INTERNAL_READERS:
@@ -351,9 +489,77 @@ def dashboard_csv_shows(world, principal, variant):
     return titles(world, "agreement", filtered_labels(principal, filters))
 
 
+# --- contacts and documents (SPEC §8.4) -------------------------------------------------------------
+
+
+def contact_page(principal, letter):
+    """A contact does not exist for those who may not read people's data."""
+    if principal == "anonymous":
+        return LOGIN
+    return 200 if letter != "missing" and sees_people(principal) else 404
+
+
+def contact_edit(principal, letter):
+    if principal == "anonymous":
+        return LOGIN
+    if letter == "missing" or not sees_people(principal):
+        return 404
+    return 200 if owns(principal, letter) else 403
+
+
+def contact_name(world, letter):
+    return world.texts(f"contact of {letter} name")[f"contact of {letter} name"]
+
+
+def contact_list_shows(world, principal, variant):
+    if not sees_people(principal):
+        return []
+    return [contact_name(world, letter) for letter in ("A", "B")]
+
+
+def contact_shows(world, principal, letter):
+    """The contact, and the engagements with them (each of their city's has them as participant)
+    that the reader may see."""
+    if letter == "missing" or not sees_people(principal):
+        return []
+    return [contact_name(world, letter), *titles(world, "engagement", visible_labels(principal, letter))]
+
+
+DOCUMENT_VARIANTS = (
+    *(
+        f"{label}-{kind}-{access}"
+        for label in RECORD_LABELS
+        for kind in ("agreement", "engagement")
+        for access in ("public", "private")
+    ),
+    "missing",
+)
+
+
+def document_download(principal, variant):
+    """Readers of the record read its documents; partners and the public only public documents
+    of public records; anyone else gets a 404 (the sign-in page when anonymous)."""
+    if variant == "missing":
+        return LOGIN if principal == "anonymous" else 404
+    city, visibility, _kind, access = variant.split("-")
+    readable = sees(principal, city, visibility) and (access == "public" or sees_people(principal))
+    if readable:
+        return 200
+    return LOGIN if principal == "anonymous" else 404
+
+
+def document_is_an_attachment(world, principal, variant, response, body):
+    if response.status_code != 200:
+        return
+    assert response["Content-Disposition"].startswith("attachment;"), response["Content-Disposition"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert body == f"Minutes of {variant}"
+
+
 CASES: dict[str, Case] = {
     # --- the front door and accounts
     "healthz": Case(("plain",), lambda w, v: "/healthz", everyone),
+    "favicon": Case(("plain",), lambda w, v: "/favicon.ico", everyone, check=favicon_is_an_image),
     "home": Case(
         ("plain", "q=zq", "agreement=A-restricted", "agreement=missing"),
         with_query("/"),
@@ -506,10 +712,66 @@ CASES: dict[str, Case] = {
             else []
         ),
     ),
-    "compliance:decide": Case(
-        ("A-public",), lambda w, v: f"/compliance/flags/{w.flags[v].pk}/decide/", post_only
-    ),
+    "compliance:decide": Case(("A-public",), lambda w, v: f"/compliance/flags/{w.flags[v].pk}/decide/", post_only),
     "review-engagement": Case(("A-restricted",), lambda w, v: f"/review/{w.engagement_id(v)}/", post_only),
+    # --- global search (SPEC §8.1): open to everyone, each finds only what they may see
+    "search": Case(
+        SEARCH_VARIANTS,
+        with_query("/search/"),
+        everyone,
+        shows=search_shows,
+        check=search_counts,
+    ),
+    # --- calendar feeds (SPEC §8.4): internal readers issue them; a feed answers its token alone
+    "calendars:index": Case(
+        ("plain",), lambda w, v: "/calendar/", internal_readers, shows=feeds_page_shows, hides=feeds_page_hides
+    ),
+    "calendars:revoke": Case(("staff_a",), lambda w, v: f"/calendar/{w.feed_ids[v]}/revoke/", post_only),
+    "calendars:feed": Case(
+        tuple(FEED_VARIANTS),
+        feed_path,
+        feed_expect,
+        shows=feed_shows,
+        hides=feed_hides,
+        check=feed_is_a_calendar,
+        reads_as=feed_reader,
+    ),
+    # --- contacts (SPEC §8.4): internal readers only; the home city's staff keep them
+    "contact-list": Case(
+        ("plain", "q=zq", "format=csv", "country=JP"),
+        with_query("/contacts/"),
+        internal_readers,
+        shows=contact_list_shows,
+    ),
+    "contact-create": Case(("plain",), lambda w, v: "/contacts/new/", loggers),
+    "contact-search": Case(("q=zq", "q=contact"), with_query("/contacts/search/"), internal_readers),
+    "contact-detail": Case(
+        ("A", "B", "missing"),
+        lambda w, v: f"/contacts/{w.contacts[v].pk if v != 'missing' else MISSING_ID}/",
+        contact_page,
+        shows=contact_shows,
+    ),
+    "contact-edit": Case(
+        ("A", "B", "missing"),
+        lambda w, v: f"/contacts/{w.contacts[v].pk if v != 'missing' else MISSING_ID}/edit/",
+        contact_edit,
+    ),
+    # --- documents (SPEC §8.4): read with their record, through a view that asks the policy
+    "document-file": Case(
+        DOCUMENT_VARIANTS,
+        lambda w, v: f"/documents/{w.documents[v].pk if v != 'missing' else MISSING_ID}/file/",
+        document_download,
+        check=document_is_an_attachment,
+    ),
+    "document-delete": Case(
+        ("A-public-engagement-public",), lambda w, v: f"/documents/{w.documents[v].pk}/delete/", post_only
+    ),
+    "agreement-document-upload": Case(
+        ("A-public",), lambda w, v: f"/agreements/{w.agreement_id(v)}/documents/", post_only
+    ),
+    "engagement-document-upload": Case(
+        ("A-public",), lambda w, v: f"/engagements/{w.engagement_id(v)}/documents/", post_only
+    ),
 }
 
 
@@ -725,7 +987,11 @@ def client_for(world, principal):
 
 def body_of(response) -> str:
     content = b"".join(response.streaming_content) if response.streaming else response.content
-    return content.decode("utf-8", errors="replace")
+    body = content.decode("utf-8", errors="replace")
+    if response.get("Content-Type", "").startswith("text/calendar"):
+        # iCalendar folds long lines (RFC 5545 §3.1): unfold them, so a marker split by a fold shows.
+        body = body.replace("\r\n ", "").replace("\r\n\t", "")
+    return body
 
 
 def check_status(world, response, expected, path):
@@ -746,7 +1012,8 @@ def check_status(world, response, expected, path):
 
 
 def check_body(world, principal, case, variant, path, response, body):
-    leaks = world.forbidden_in(principal, body)
+    reader = case.reads_as(principal, variant) if case.reads_as else principal
+    leaks = world.forbidden_in(reader, body)
     if case.hides:
         leaks += [
             f"a record the filter must not reach ({text})"

@@ -15,12 +15,17 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from calendars.models import CalendarFeed, token_digest
+from calendars.services import issue_feed, revoke_feed
 from cities.models import WatchedCountry
 from cities.services import save_membership, save_office
 from compliance import services as compliance_services
 from compliance.models import ComplianceFlag, ComplianceRule
+from contacts.services import save_contact
+from documents.services import add_document
 from engagements.services import add_review, save_agreement, save_engagement, save_follow_up
 from imports.models import ImportJob, ImportRowError
 from notifications.models import EmailPreference, Notification
@@ -100,6 +105,13 @@ class World:
     import_jobs: dict
     markers: list
     flags: dict = dataclasses.field(default_factory=dict)
+    # A contact kept by each home city ("A", "B"), and the documents on every record, by
+    # `<label>-<agreement|engagement>-<public|private>` (SPEC §8.4).
+    contacts: dict = dataclasses.field(default_factory=dict)
+    documents: dict = dataclasses.field(default_factory=dict)
+    # Calendar feeds by variant (an owner, or `staff_a-revoked`): their secret token and id.
+    feed_tokens: dict = dataclasses.field(default_factory=dict)
+    feed_ids: dict = dataclasses.field(default_factory=dict)
 
     def agreement_id(self, label) -> int:
         return MISSING_ID if label == "missing" else self.agreements[label].pk
@@ -167,6 +179,28 @@ def build_world() -> World:
             f"name of {username}",
             lambda p, username=username: sees_people(p) or p == username,
         )
+
+    # A contact kept by each home city: people's data, for internal readers only.
+    contacts = {}
+    for letter, city in cities.items():
+
+        def contact_m(field, letter=letter):
+            return mark(marker(f"contact-{letter}", field), f"contact of {letter} {field}", sees_people)
+
+        contacts[letter] = save_contact(
+            actor=cast[f"staff_{letter.lower()}"],
+            data={
+                "home_city": city,
+                "name": contact_m("name"),
+                "title": contact_m("title"),
+                "organization": contact_m("organization"),
+                "email": f"{contact_m('email')}@example.org",
+                "phone": "+1 555 0100",
+                "notes": contact_m("notes"),
+                "city": foreign,
+            },
+        )
+        mark(f"/contacts/{contacts[letter].pk}/", f"link to the contact of {letter}", sees_people)
 
     agreements, engagements, follow_ups, reviews = {}, {}, {}, {}
     with write_path():
@@ -251,6 +285,7 @@ def build_world() -> World:
                                 "title": m("participant", "title", readable=people),
                                 "organization": m("participant", "organization", readable=people),
                                 "side": "counterpart",
+                                "contact": contacts[letter],
                             }
                         ],
                     },
@@ -355,8 +390,11 @@ def build_world() -> World:
     # with a reason that only those who see the record may read.
     for letter, city in cities.items():
         rule = ComplianceRule.objects.create(
-            code=f"RULE-{letter}", jurisdiction=city.subdivision, name=f"Rule of {letter}",
+            code=f"RULE-{letter}",
+            jurisdiction=city.subdivision,
+            name=f"Rule of {letter}",
             record_kinds="agreements;engagements",
+            deadline_on=today + dt.timedelta(days=60),
         )
         rule.countries.set(["JP"])
     compliance_services.evaluate_everything()
@@ -366,7 +404,8 @@ def build_world() -> World:
         for kind, records in (("agreement", agreements), ("engagement", engagements)):
             flag = ComplianceFlag.objects.get(**{kind: records[label]})
             reason = mark(
-                marker(label, kind, "flagreason"), f"{label} {kind} flag reason",
+                marker(label, kind, "flagreason"),
+                f"{label} {kind} flag reason",
                 lambda p, c=city, v=visibility: sees(p, c, v),
             )
             if kind == "engagement":
@@ -374,6 +413,45 @@ def build_world() -> World:
             else:
                 flags[label] = flag
                 ComplianceFlag.objects.filter(pk=flag.pk).update(reason=reason)
+
+    # Calendar feeds (SPEC §8.4): one per internal reader, named with a marker only its owner may
+    # read; a revoked one; and one a partner holds from before (partners may not subscribe). The
+    # tokens are markers no one may read: no page shows a feed's secret again.
+    feed_tokens, feed_ids = {}, {}
+    for variant in ("staff_a", "staff_b", "liaison", "admin", "staff_a-revoked", "partner"):
+        owner = variant.split("-")[0]
+        label = mark(marker("feed", variant), f"calendar feed name of {variant}", lambda p, o=owner: p == o)
+        if owner == "partner":
+            token = "partner-feed-token-from-before-zzzzzzzzzzzzzz"
+            feed = CalendarFeed.objects.create(user=cast[owner], label=label, token_digest=token_digest(token))
+        else:
+            feed, token = issue_feed(user=cast[owner], label=label)
+        if variant.endswith("-revoked"):
+            revoke_feed(actor=cast[owner], feed=feed)
+        mark(token, f"calendar feed token of {variant}", lambda p: False)
+        feed_tokens[variant], feed_ids[variant] = token, feed.pk
+
+    # On every agreement and engagement a public and a non-public document: read with the record,
+    # except that partners and the public read only the public documents of public records.
+    documents = {}
+    for label in RECORD_LABELS:
+        letter, visibility = label.split("-")
+        for kind, records in (("agreement", agreements), ("engagement", engagements)):
+            for public in (True, False):
+                name = f"{label}-{kind}-{'public' if public else 'private'}"
+
+                def reads(p, letter=letter, visibility=visibility, public=public):
+                    return sees(p, letter, visibility) and (public or sees_people(p))
+
+                documents[name] = add_document(
+                    actor=cast[f"staff_{letter.lower()}"],
+                    record=records[label],
+                    upload=SimpleUploadedFile(f"{name}.txt", f"Minutes of {name}".encode(), "text/plain"),
+                    kind="report",
+                    title=mark(marker(name, "document"), f"title of document {name}", reads),
+                    is_public=public,
+                )
+                mark(f"/documents/{documents[name].pk}/file/", f"link to document {name}", reads)
 
     # The URLs of records a principal may not see are markers too: not even the id may show.
     for label in RECORD_LABELS:
@@ -400,4 +478,8 @@ def build_world() -> World:
         import_jobs=import_jobs,
         markers=markers,
         flags=flags,
+        contacts=contacts,
+        documents=documents,
+        feed_tokens=feed_tokens,
+        feed_ids=feed_ids,
     )

@@ -36,7 +36,10 @@ def production_env(**extra):
 def test_check_deploy_is_clean_with_production_settings():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=production_env(), capture_output=True, text=True,
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -52,7 +55,10 @@ def test_compose_file_parses_and_runs_one_beat():
     if shutil.which("docker-compose") is None:
         pytest.skip("docker-compose is not installed (.ci/run installs Debian's package)")
     result = subprocess.run(
-        ["docker-compose", "-f", "docker-compose.yml", "config"], cwd=ROOT, capture_output=True, text=True,
+        ["docker-compose", "-f", "docker-compose.yml", "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         env={**os.environ, "SECRET_KEY": "s", "ALLOWED_HOSTS": "example.gov"},
     )
     assert result.returncode == 0, result.stderr
@@ -67,7 +73,10 @@ def test_compose_runs_migrations_first_behind_a_proxy_with_shared_uploads():
     if shutil.which("docker-compose") is None:
         pytest.skip("docker-compose is not installed (.ci/run installs Debian's package)")
     result = subprocess.run(
-        ["docker-compose", "-f", "docker-compose.yml", "config"], cwd=ROOT, capture_output=True, text=True,
+        ["docker-compose", "-f", "docker-compose.yml", "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         env={**os.environ, "SECRET_KEY": "s", "ALLOWED_HOSTS": "example.gov"},
     )
     assert result.returncode == 0, result.stderr
@@ -79,6 +88,7 @@ def test_compose_runs_migrations_first_behind_a_proxy_with_shared_uploads():
     published = {name for name, spec in services.items() if spec.get("ports")}
     assert published == {"proxy"}
     assert "reverse_proxy web:8000" in (ROOT / "deploy" / "Caddyfile").read_text()
+
     # The web process and the workers see the same uploaded files.
     def sources(name):  # docker-compose 1 prints "source:target:mode", 2 a mapping
         return {v["source"] if isinstance(v, dict) else v.split(":")[0] for v in services[name].get("volumes", [])}
@@ -97,7 +107,10 @@ def test_each_compose_service_command_exists_in_the_project():
         assert command[:3] == ["celery", "-A", "diplomacy"]
     result = subprocess.run(
         [sys.executable, "-m", "celery", "-A", "diplomacy", "inspect", "--help"],
-        cwd=ROOT, env=production_env(), capture_output=True, text=True,
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert subprocess.run([sys.executable, "-c", "import gunicorn"], capture_output=True).returncode == 0

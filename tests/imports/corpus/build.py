@@ -537,7 +537,13 @@ def hostile():
     )
     case(
         "lone_surrogate.json",
-        json.dumps([_json_record(title="Good"), _json_record(title="\ud800", start_date="2024-01-02"), _json_record(title="Also good", start_date="2024-01-03")]),
+        json.dumps(
+            [
+                _json_record(title="Good"),
+                _json_record(title="\ud800", start_date="2024-01-02"),
+                _json_record(title="Also good", start_date="2024-01-03"),
+            ]
+        ),
         **counts(created=2, errors=1),
         errors=[error(2, "title", "unpaired surrogate")],
     )
@@ -580,14 +586,21 @@ def hostile():
     )
     case(
         "number_5000_digits.json",
-        "[" + json.dumps(_json_record(title="Fine")) + ", "
-        + json.dumps(_json_record(title="Huge city", start_date="2024-01-02"))[:-1] + ', "external_id": ' + "9" * 5000 + "}]",
+        "["
+        + json.dumps(_json_record(title="Fine"))
+        + ", "
+        + json.dumps(_json_record(title="Huge city", start_date="2024-01-02"))[:-1]
+        + ', "external_id": '
+        + "9" * 5000
+        + "}]",
         **counts(created=1, errors=1),
         errors=[error(2, "external_id", "at most 100 characters")],
     )
     case(
         "number_5000_digits_as_date.json",
-        '[{"city": "Los Angeles, US-CA", "title": "Big", "kind": "other", "status": "planned", "start_date": ' + "9" * 5000 + "}]",
+        '[{"city": "Los Angeles, US-CA", "title": "Big", "kind": "other", "status": "planned", "start_date": '
+        + "9" * 5000
+        + "}]",
         **counts(errors=1),
         errors=[error(1, "start_date", "ISO 8601")],
     )
@@ -597,7 +610,10 @@ def hostile():
         ' {"city": "Los Angeles, US-CA", "title": "Infinite", "kind": "other", "status": "planned", "start_date": -Infinity},'
         ' {"city": "Los Angeles, US-CA", "title": "Finite", "kind": "other", "status": "planned", "start_date": "2024-01-03"}]',
         **counts(created=1, errors=2),
-        errors=[error(1, "title", "NaN is not a value JSON allows"), error(2, "start_date", "-Infinity is not a value JSON allows")],
+        errors=[
+            error(1, "title", "NaN is not a value JSON allows"),
+            error(2, "start_date", "-Infinity is not a value JSON allows"),
+        ],
     )
     case(
         "dates_out_of_range.csv",
@@ -609,7 +625,11 @@ def hostile():
             f"E-5,{LA},First good day,other,planned,1900-01-01,,,,internal",
         ),
         **counts(created=2, errors=3),
-        errors=[error(2, "start_date", "1900-01-01"), error(3, "end_date", "2100-12-31"), error(5, "start_date", "1900-01-01")],
+        errors=[
+            error(2, "start_date", "1900-01-01"),
+            error(3, "end_date", "2100-12-31"),
+            error(5, "start_date", "1900-01-01"),
+        ],
     )
     case(
         "agreement_dates_out_of_range.csv",
@@ -625,7 +645,9 @@ def hostile():
     )
     case(
         "unknown_key.json",
-        json.dumps([_json_record(title="With a note", note="ignored"), _json_record(title="Plain", start_date="2024-01-02")]),
+        json.dumps(
+            [_json_record(title="With a note", note="ignored"), _json_record(title="Plain", start_date="2024-01-02")]
+        ),
         **counts(created=2),
         errors=[],
         warnings=["“note” is not a column of engagements; it was ignored"],
@@ -646,7 +668,9 @@ def hostile():
     )
     case(
         "unknown_columns_named_once.xlsx",
-        xlsx({"Sheet": [[*ROWS[0], "Colour", "Mood"], *[[*row, "red", "<script>alert(1)</script>"] for row in ROWS[1:]]]}),
+        xlsx(
+            {"Sheet": [[*ROWS[0], "Colour", "Mood"], *[[*row, "red", "<script>alert(1)</script>"] for row in ROWS[1:]]]}
+        ),
         **counts(created=2),
         errors=[],
         warnings=["“colour”", "“mood”"],

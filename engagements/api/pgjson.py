@@ -1,0 +1,345 @@
+# ruff: noqa: S608 - the SQL is built from model metadata and fixed fragments; values go as parameters
+"""The agreement and engagement list pages written as JSON by PostgreSQL, in one statement.
+
+Through the serializer, a page of 50 records with ~30 fields and six relations costs Python
+several times what reading it costs the database. Here PostgreSQL builds the page's `results`
+array itself (`json_build_object` per record, each relation a nested `json_agg`, dates and times
+formatted as DRF formats them) and the view passes the bytes through beside the pagination
+envelope. The serializer stays the definition of the output: the SQL is derived from its fields,
+one by one, and a field this module does not know how to write is an error, never a guess;
+`tests/api/test_pg_json_lists.py` holds the two equal, parsed, for every role, filter, ordering
+and `?expand=`. Who sees what still comes from the read policy: the page's ids come from the
+view's queryset (`visible_to`), a linked agreement's id and title from `visible_q` compiled into
+the statement, participants only for readers of people's data (`reads_people`).
+
+On other databases (SQLite: `make run`) the serializer writes the page.
+"""
+
+from django.core.exceptions import EmptyResultSet
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import DecimalField, ForeignKey
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.relations import PrimaryKeyRelatedField
+from rest_framework.renderers import JSONRenderer
+
+from accounts.policy import reads_people, visible_q
+from engagements.models import Agreement, Engagement
+from utilities.serializers import IdListField, KeyListField
+
+from .serializers import ComplianceFlagsField, ParticipantSerializer
+
+
+class RawJSON:
+    """JSON text already written (by the database): the renderer passes it through."""
+
+    def __init__(self, content: bytes):
+        self.content = content
+
+
+class RawJSONRenderer(JSONRenderer):
+    """DRF's JSON renderer, except that a `RawJSON` body goes out as it is."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, RawJSON):
+            return data.content
+        return super().render(data, accepted_media_type, renderer_context)
+
+
+def applies(request, queryset) -> bool:
+    """PostgreSQL writes this list: the database is PostgreSQL and the caller accepted plain JSON."""
+    renderer = getattr(request, "accepted_renderer", None)
+    return connections[queryset.db].vendor == "postgresql" and type(renderer) is JSONRenderer
+
+
+def render_page(ids, serializer_class, user, expand, *, using: str) -> bytes:
+    """The JSON array of the records `ids` (a queryset of their primary keys: the page's slice),
+    in its order, as `serializer_class` gives them to `user` with `?expand=` `expand`."""
+    model = serializer_class.Meta.model
+    try:
+        page_sql, page_params = ids.query.get_compiler(using=using).as_sql()
+    except EmptyResultSet:
+        return b"[]"
+    params = {f"page_{index}": value for index, value in enumerate(page_params)}
+    visible = "TRUE"
+    if model is Engagement:
+        visible, visible_params = _agreement_visible(user)
+        params.update(visible_params)
+    else:
+        params["today"] = timezone.localdate()
+    sql, fixed = _statement(serializer_class, tuple(expand), reads_people(user), visible)
+    params.update(fixed)
+    # The page's ids in their order: an array of the ordered, sliced query, numbered.
+    # (Its first column is the key, named `pk` by `values_list("pk")`; DISTINCT adds the
+    # ordering's columns after it.)
+    sql = sql.replace("%(page)s", f"SELECT page_ids.pk FROM ({_named(page_sql, 'page')}) AS page_ids", 1)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        (content,) = cursor.fetchone()
+    return content.encode()
+
+
+def _named(sql: str, prefix: str) -> str:
+    """Django's positional placeholders (`%s`) as named ones, `%(<prefix>_<n>)s`."""
+    parts = sql.split("%s")
+    return parts[0] + "".join(f"%({prefix}_{index})s{part}" for index, part in enumerate(parts[1:]))
+
+
+def envelope(paginator, results: bytes) -> bytes:
+    """DRF's page-number envelope (count, next, previous) around `results`."""
+    head = JSONRenderer().render(
+        {
+            "count": paginator.page.paginator.count,
+            "next": paginator.get_next_link(),
+            "previous": paginator.get_previous_link(),
+        }
+    )
+    return head[:-1] + b',"results":' + results + b"}"
+
+
+# --- the statement ------------------------------------------------------------------------------
+
+
+def _agreement_visible(user) -> tuple[str, dict]:
+    """`visible_q(user)` for agreements as SQL over the table named by its own name, its
+    parameters named `visible_<n>`."""
+    query = Agreement.objects.filter(visible_q(user)).query
+    if not query.where:
+        return "TRUE", {}
+    try:
+        sql, params = query.get_compiler(using=DEFAULT_DB_ALIAS).compile(query.where)
+    except EmptyResultSet:
+        return "FALSE", {}
+    return _named(sql, "visible"), {f"visible_{index}": value for index, value in enumerate(params)}
+
+
+_statements: dict = {}
+
+
+def _statement(serializer_class, expand, people, visible) -> tuple[str, dict]:
+    """The SQL writing the page and its fixed parameters, built once per shape (serializer,
+    expansions, whether people are read, the visibility condition's text)."""
+    key = (serializer_class, expand, people, visible)
+    if key not in _statements:
+        fields = serializer_class(context={"expand": expand}).fields
+        _statements[key] = _build(serializer_class, tuple(fields), expand, people, visible, fields)
+    return _statements[key]
+
+
+class _Builder:
+    """The pieces of one page statement: `columns` (key, SQL) in the serializer's field order."""
+
+    def __init__(self, model, expand, people):
+        self.model, self.expand, self.people = model, set(expand), people
+        self.params: dict = {}
+        self.joins: dict[str, str] = {}
+        self.visible_agreement = "TRUE"
+
+    def param(self, value) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"%({name})s"
+
+    def column(self, name: str) -> str:
+        return f'r."{self.model._meta.get_field(name).column}"'
+
+    def join_city(self, name: str) -> str:
+        alias = f"j_{name}"
+        column = self.model._meta.get_field(name).column
+        self.joins[alias] = f'LEFT JOIN cities_city AS {alias} ON {alias}.id = r."{column}"'
+        return alias
+
+    def field_sql(self, name: str, field) -> str:
+        model = self.model
+        if name in self.expand:
+            return self.expanded(name)
+        if name == "compliance_flags" and isinstance(field, ComplianceFlagsField):
+            return self.flags()
+        if name == "participants":
+            return self.participants(field)
+        if isinstance(field, serializers.SerializerMethodField):
+            if name == "agreement_title":
+                return self.agreement_part("title")
+            if name == "lapsed":
+                statuses = ", ".join(self.param(status) for status in model.LAPSING_STATUSES)
+                return f"(r.status IN ({statuses}) AND r.expires_on IS NOT NULL AND r.expires_on < %(today)s)"
+            raise LookupError(f"No SQL for {model.__name__}.{name}")
+        if name == "agreement":
+            return self.agreement_part("id")
+        if isinstance(field, IdListField | KeyListField):
+            return self.relation_keys(name, field)
+        if name.endswith("_display"):
+            return self.display(field.source.removeprefix("get_").removesuffix("_display"))
+        if name in ("city_name", "location_city_name"):
+            alias = self.join_city(name.removesuffix("_name"))
+            label = f"{alias}.name || ', ' || coalesce(nullif({alias}.subdivision, ''), {alias}.country_id)"
+            return f"CASE WHEN {alias}.id IS NULL THEN NULL ELSE {label} END"
+        if isinstance(field, PrimaryKeyRelatedField):
+            return self.column(name)
+        if isinstance(field, serializers.DateTimeField):
+            return _iso_datetime(self.column(name))
+        if isinstance(field, serializers.DecimalField | serializers.FloatField | serializers.SerializerMethodField):
+            raise LookupError(f"No SQL for {model.__name__}.{name}")
+        if field.source != name or "." in field.source:
+            raise LookupError(f"No SQL for {model.__name__}.{name} (source {field.source!r})")
+        return self.column(name)
+
+    def display(self, column: str) -> str:
+        choices = self.model._meta.get_field(column).choices
+        cases = " ".join(f"WHEN {self.param(value)} THEN {self.param(str(label))}" for value, label in choices)
+        return f"(CASE {self.column(column)} {cases} ELSE {self.column(column)}::text END)"
+
+    def agreement_part(self, column: str) -> str:
+        self.joins["j_agreement"] = "LEFT JOIN engagements_agreement ON engagements_agreement.id = r.agreement_id"
+        return (
+            "(CASE WHEN engagements_agreement.id IS NOT NULL "
+            f"AND ({self.visible_agreement}) THEN engagements_agreement.{column} END)"
+        )
+
+    def relation_keys(self, name: str, field) -> str:
+        relation = self.model._meta.get_field(name)
+        through = relation.remote_field.through._meta
+        target = relation.related_model._meta
+        own = f'x."{relation.m2m_column_name()}"'
+        other = f'x."{relation.m2m_reverse_name()}"'
+        if isinstance(field, IdListField):
+            value, join = other, ""
+        else:
+            value = f'k."{target.get_field(field.key).column}"'
+            join = f'JOIN "{target.db_table}" AS k ON k."{target.pk.column}" = {other}'
+        if not join:
+            join = f'JOIN "{target.db_table}" AS k ON k."{target.pk.column}" = {other}'
+        order = _ordering(target, "k")
+        return (
+            f'coalesce((SELECT json_agg({value} ORDER BY {order}) FROM "{through.db_table}" AS x {join} '
+            f"WHERE {own} = r.id), '[]'::json)"
+        )
+
+    def expanded(self, name: str) -> str:
+        nested = self.model_serializer_class(name)
+        relation = self.model._meta.get_field(name)
+        target = relation.related_model._meta
+        if relation.many_to_many:
+            through = relation.remote_field.through._meta
+            own = f'x."{relation.m2m_column_name()}"'
+            other = f'x."{relation.m2m_reverse_name()}"'
+            return (
+                f"coalesce((SELECT json_agg({_object(nested, 'k')} ORDER BY {_ordering(target, 'k')}) "
+                f'FROM "{through.db_table}" AS x JOIN "{target.db_table}" AS k ON k."{target.pk.column}" = {other} '
+                f"WHERE {own} = r.id), '[]'::json)"
+            )
+        column = relation.column
+        return (
+            f'(SELECT {_object(nested, "k")} FROM "{target.db_table}" AS k WHERE k."{target.pk.column}" = r."{column}")'
+        )
+
+    def model_serializer_class(self, name):
+        return self.expandable[name]()
+
+    def flags(self) -> str:
+        relation = self.model._meta.get_field("compliance_flags")
+        flag = relation.related_model._meta
+        rule = flag.get_field("rule").related_model._meta
+        owner = flag.get_field(relation.field.name).column
+        item = (
+            "json_build_object('id', f.id, 'rule', u.code, 'rule_name', u.name, 'citation', u.citation, "
+            "'url', u.url, 'deadline_on', u.deadline_on, 'status', f.status, 'raised_on', f.raised_on)"
+        )
+        return (
+            f'coalesce((SELECT json_agg({item} ORDER BY u.code, f.id) FROM "{flag.db_table}" AS f '
+            f'JOIN "{rule.db_table}" AS u ON u.id = f.rule_id WHERE f."{owner}" = r.id), \'[]\'::json)'
+        )
+
+    def participants(self, field) -> str:
+        if not self.people:
+            # People's data is not for this reader (`reads_people`): the list is empty.
+            return "'[]'::json"
+        child = field.child if isinstance(field, serializers.ListSerializer) else field
+        if not isinstance(child, ParticipantSerializer):
+            raise LookupError("No SQL for these participants")
+        meta = child.Meta.model._meta
+        pairs = []
+        for key, sub in child.fields.items():
+            if isinstance(sub, PrimaryKeyRelatedField):
+                value = f'p."{meta.get_field(key).column}"'
+            elif sub.source.count(".") == 1:
+                relation, attribute = sub.source.split(".")
+                target = meta.get_field(relation)
+                if not isinstance(target, ForeignKey):
+                    raise LookupError(f"No SQL for participants' {key}")
+                other = target.related_model._meta
+                value = (
+                    f'(SELECT t."{other.get_field(attribute).column}" FROM "{other.db_table}" AS t '
+                    f'WHERE t."{other.pk.column}" = p."{target.column}")'
+                )
+            elif sub.source == key and not isinstance(sub, serializers.DateTimeField | serializers.DecimalField):
+                value = f'p."{meta.get_field(key).column}"'
+            else:
+                raise LookupError(f"No SQL for participants' {key}")
+            pairs.append(f"'{key}', {value}")
+        owner = meta.get_field("engagement").column
+        order = _ordering(meta, "p", exclude=("engagement",))
+        return (
+            f"coalesce((SELECT json_agg(json_build_object({', '.join(pairs)}) ORDER BY {order}) "
+            f'FROM "{meta.db_table}" AS p WHERE p."{owner}" = r.id), \'[]\'::json)'
+        )
+
+
+def _ordering(meta, alias: str, exclude=()) -> str:
+    """The model's default ordering as SQL over `alias`, then its primary key (as Django writes
+    it: a descending column puts NULLs first on PostgreSQL, as `ORDER BY ... DESC` does)."""
+    parts = []
+    for entry in meta.ordering:
+        name = entry.lstrip("-")
+        if name in exclude:
+            continue
+        column = meta.get_field(name).column
+        parts.append(f'{alias}."{column}"' + (" DESC" if entry.startswith("-") else ""))
+    parts.append(f'{alias}."{meta.pk.column}"')
+    return ", ".join(parts)
+
+
+def _object(serializer, alias: str) -> str:
+    """`json_build_object` of a plain model serializer's fields over the row `alias`."""
+    meta = serializer.Meta.model._meta
+    pairs = []
+    for key, field in serializer.fields.items():
+        if field.source != key:
+            raise LookupError(f"No SQL for {serializer.__class__.__name__}.{key}")
+        model_field = meta.get_field(key)
+        value = f'{alias}."{model_field.column}"'
+        if isinstance(model_field, DecimalField):
+            # DRF gives a decimal as text with its places; PostgreSQL's numeric text is the same.
+            value = f"{value}::text"
+        elif isinstance(field, serializers.DateTimeField):
+            value = _iso_datetime(value)
+        pairs.append(f"'{key}', {value}")
+    return f"json_build_object({', '.join(pairs)})"
+
+
+def _iso_datetime(column: str) -> str:
+    """DRF's ISO 8601 for a UTC datetime: seconds, microseconds only when there are any, `Z`."""
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL ELSE "
+        f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') "
+        f"|| CASE WHEN date_trunc('second', {column}) = {column} THEN '' "
+        f"ELSE to_char({column} AT TIME ZONE 'UTC', '.US') END || 'Z' END"
+    )
+
+
+def _build(serializer_class, fields, expand, people, visible, serializer_fields) -> tuple[str, dict]:
+    model = serializer_class.Meta.model
+    builder = _Builder(model, expand, people)
+    builder.expandable = serializer_class.expandable
+    builder.visible_agreement = visible
+    pairs = [(name, builder.field_sql(name, serializer_fields[name])) for name in fields]
+    # json_build_object takes at most 100 arguments: a record of more keys is objects merged.
+    chunks = [pairs[start : start + 45] for start in range(0, len(pairs), 45)]
+    objects = ["json_build_object(" + ", ".join(f"'{name}', {sql}" for name, sql in chunk) + ")" for chunk in chunks]
+    record = objects[0] if len(objects) == 1 else "(" + " || ".join(f"{o}::jsonb" for o in objects) + ")::json"
+    sql = (
+        f"SELECT coalesce(json_agg({record} ORDER BY page.n), '[]'::json)::text "
+        "FROM unnest(ARRAY(%(page)s)) WITH ORDINALITY AS page (id, n) "
+        f'JOIN "{model._meta.db_table}" AS r ON r.id = page.id ' + " ".join(builder.joins.values())
+    )
+    return sql, builder.params

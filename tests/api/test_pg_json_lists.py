@@ -1,0 +1,257 @@
+"""On PostgreSQL the agreement and engagement list pages are written as JSON by the database
+(engagements/api/pgjson.py). The serializer is the definition: for every role, filter, ordering,
+page and `?expand=`, the page PostgreSQL writes must parse to exactly what the serializer path
+answers (envelope, count and visibility included). And the topic and counterpart-country filters,
+which read the trigger-kept arrays there, must keep exactly the records the joins keep."""
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from compliance.models import ComplianceFlag, ComplianceRule
+from engagements.api import pgjson
+from engagements.api.views import AgreementViewSet, EngagementViewSet
+from engagements.models import Agreement, Engagement
+from engagements.write_path import write_path
+from tests import factories
+from utilities.api import ApiViewSet
+
+pytestmark = pytest.mark.postgres
+
+PRINCIPALS = ["partner", "staff_a", "staff_b", "liaison", "admin"]
+FILTERS = [
+    {},
+    {"topic": "climate"},
+    {"topic": ["climate", "trade-investment"]},
+    {"counterpart_country": "de"},
+    {"counterpart_country": "JP", "topic": "trade-investment"},
+    {"counterpart_country": "CH", "topic": "climate", "visibility": "public"},
+    {"q": "pact"},
+    {"page": 2, "page_size": 3},
+    {"page": "last", "page_size": 4},
+]
+ORDERINGS = {
+    "agreements": [None, "title", "-signed_on", "expires_on"],
+    "engagements": [None, "title", "-start_date", "end_date"],
+}
+EVERY_RELATION = "city,counterpart_cities,counterpart_organizations,named_countries,counterpart_countries,topics"
+EXPANDS = {
+    "agreements": [None, "topics", EVERY_RELATION],
+    "engagements": [None, "topics,location_city", f"{EVERY_RELATION},location_city"],
+}
+
+
+@pytest.fixture
+def records(city_a, city_b, foreign_city):
+    climate, trade = factories.topic("climate"), factories.topic("trade-investment")
+    for code in ("BR", "CH", "DE", "JP"):
+        factories.country(code)
+    aachen = factories.CityFactory(name="Aachen", country=factories.country("DE"), subdivision="", population=250_000)
+    aachen.latitude, aachen.longitude = "50.775300", "-6.083900"
+    aachen.save()
+    organization = factories.OrganizationFactory(city=foreign_city, name="Chubu Economic Federation")
+    other = factories.OrganizationFactory(city=None, country=None, name="Aachen Chamber")
+    rule = ComplianceRule.objects.create(
+        code="TX-1", jurisdiction="US-TX", name="Rule", deadline_on=dt.date(2027, 1, 1)
+    )
+    second_rule = ComplianceRule.objects.create(code="A-1", jurisdiction="US-TX", name="Another")
+    agreements = []
+    for index in range(7):
+        agreement = factories.AgreementFactory(
+            city=city_a if index % 3 else city_b,
+            visibility=["public", "internal", "restricted"][index % 3],
+            title=["Climate pact", "Sister cities", 'Trade "memo"\n\u00e9', "Pact two"][index % 4] + f" {index}",
+            status=["active", "signed", "expired", "proposed"][index % 4],
+            expires_on=dt.date(2020, 1, 1) if index % 2 else None,
+            signed_on=None if index == 3 else dt.date(2019, 5, index + 1),
+        )
+        if index % 2:
+            agreement.topics.set([trade, climate])
+            agreement.counterpart_cities.set([aachen, foreign_city])
+            agreement.counterpart_organizations.set([other, organization])
+            agreement.named_countries.set(["CH"])
+            agreement.counterpart_countries.set(["JP", "DE", "CH"])
+            ComplianceFlag.objects.create(rule=rule, agreement=agreement)
+        elif index % 3 == 0:
+            agreement.topics.set([climate])
+            agreement.counterpart_countries.set(["BR"])
+        agreements.append(agreement)
+    for index in range(12):
+        engagement = factories.EngagementFactory(
+            city=city_a if index % 4 else city_b,
+            visibility=["public", "internal", "restricted", "public"][index % 4],
+            agreement=[*agreements, None][index % 8],
+            title=f"Visit {index} " + ("pact" if index % 5 == 0 else "tab\there"),
+            location_city=[foreign_city, aachen, None][index % 3],
+            start_date=dt.date(2026, 3, 1) + dt.timedelta(days=index % 4),
+            end_date=None if index % 3 else dt.date(2026, 3, 9),
+            external_id=None if index % 2 else f"ext-{index}",
+            federal_coordination_requested=bool(index % 2),
+        )
+        if index % 2:
+            engagement.topics.set([trade, climate] if index % 3 else [trade])
+            engagement.counterpart_cities.set([aachen, foreign_city])
+            engagement.counterpart_organizations.set([other, organization])
+            engagement.named_countries.set(["CH", "BR"])
+            engagement.counterpart_countries.set(["JP", "DE", "CH", "BR"] if index % 3 else ["JP"])
+            engagement.participants.create(name="Kenji Sato", title="Vice mayor", side="counterpart")
+            engagement.participants.create(name="Ana Ruiz", organization="Mayor's office", side="home")
+            ComplianceFlag.objects.create(rule=second_rule, engagement=engagement)
+            ComplianceFlag.objects.create(rule=rule, engagement=engagement)
+        elif index % 4 == 0:
+            engagement.topics.set([climate])
+            engagement.counterpart_countries.set(["DE"])
+    with write_path():
+        # A timestamp without microseconds: ISO 8601 then has none either.
+        Engagement.objects.filter(pk=engagement.pk).update(created_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
+        Agreement.objects.filter(pk=agreements[0].pk).update(updated_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
+    return agreements
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+class Spy:
+    def __init__(self, monkeypatch):
+        self.calls = 0
+        real = pgjson.render_page
+
+        def render_page(*args, **kwargs):
+            self.calls += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(pgjson, "render_page", render_page)
+
+
+def serializer_path(monkeypatch):
+    """From now on the lists go through the serializer, as on SQLite."""
+    monkeypatch.setattr(pgjson, "applies", lambda request, queryset: False)
+    # The engagement list's plain-row path is itself held equal to the serializer elsewhere;
+    # here the reference is the serializer itself.
+    monkeypatch.setattr(EngagementViewSet, "serialized_list", ApiViewSet.list)
+    monkeypatch.setattr(AgreementViewSet, "serialized_list", ApiViewSet.list)
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+@pytest.mark.parametrize("resource", ["agreements", "engagements"])
+def test_the_database_writes_the_page_the_serializer_would(cast, records, principal, resource, monkeypatch):
+    client = client_for(cast[principal])
+    cases = []
+    for filters, ordering, expand in itertools.product(FILTERS, ORDERINGS[resource], EXPANDS[resource]):
+        params = {"page_size": 50, **filters}
+        if ordering:
+            params["ordering"] = ordering
+        if expand:
+            params["expand"] = expand
+        cases.append(params)
+    spy = Spy(monkeypatch)
+    written = [client.get(f"/api/v1/{resource}/", params) for params in cases]
+    pages = sum(response.status_code == 200 for response in written)
+    assert spy.calls == pages, "every page should have been written by PostgreSQL"
+    serializer_path(monkeypatch)
+    expected = [client.get(f"/api/v1/{resource}/", params) for params in cases]
+    assert spy.calls == pages
+    non_empty = 0
+    for params, mine, theirs in zip(cases, written, expected, strict=True):
+        assert mine.status_code == theirs.status_code, (params, mine.content)
+        assert theirs.status_code in (200, 404), (params, theirs.content)
+        if theirs.status_code == 404:
+            # A page past the end (fewer records for this caller): the same error either way.
+            assert mine.json() == theirs.json()
+            continue
+        assert mine["Content-Type"] == theirs["Content-Type"]
+        assert mine.json() == theirs.json(), params
+        for row_mine, row_theirs in zip(mine.json()["results"], theirs.json()["results"], strict=True):
+            assert list(row_mine) == list(row_theirs), "fields in the serializer's order"
+        non_empty += bool(theirs.json()["results"])
+    assert non_empty > len(cases) // 2, "too few cases compare any record"
+
+
+def test_partners_get_no_people_and_no_hidden_agreement(cast, records):
+    rows = client_for(cast["partner"]).get("/api/v1/engagements/", {"page_size": 500}).json()["results"]
+    assert rows and all(row["visibility"] == "public" for row in rows)
+    assert all(row["participants"] == [] for row in rows)
+    hidden = {agreement.pk for agreement in records if agreement.visibility != "public"}
+    assert not {row["agreement"] for row in rows} & hidden
+    staff = client_for(cast["staff_a"]).get("/api/v1/engagements/", {"page_size": 500}).json()["results"]
+    assert any(row["participants"] for row in staff)
+
+
+def test_an_out_of_range_page_is_still_a_404(cast, records):
+    response = client_for(cast["liaison"]).get("/api/v1/engagements/", {"page": 99})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid page."}
+
+
+def test_a_browsable_or_csv_request_is_not_written_by_the_database(cast, records, monkeypatch):
+    spy = Spy(monkeypatch)
+    client = client_for(cast["liaison"])
+    assert client.get("/api/v1/agreements/", {"format": "csv"}).status_code == 200
+    assert client.get("/api/v1/engagements/", HTTP_ACCEPT="text/html").status_code == 200
+    assert spy.calls == 0
+
+
+# --- the trigger-kept arrays --------------------------------------------------------------------
+
+
+def arrays(model, pk):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT topic_slugs, counterpart_country_codes FROM {model._meta.db_table} WHERE id = %s",  # noqa: S608
+            [pk],
+        )
+        return cursor.fetchone()
+
+
+def expected_arrays(record):
+    return (
+        sorted(record.topics.values_list("slug", flat=True)),
+        sorted(record.counterpart_countries.values_list("iso2", flat=True)),
+    )
+
+
+def test_the_arrays_follow_every_change_of_the_relations(records):
+    records = [*records, *Engagement.objects.all()]
+    for record in records:
+        assert list(map(list, arrays(type(record), record.pk))) == list(expected_arrays(record))
+    engagement = Engagement.objects.filter(topics__isnull=False).first()
+    engagement.topics.clear()
+    engagement.counterpart_countries.remove("JP")
+    assert arrays(Engagement, engagement.pk) == ([], sorted(set(expected_arrays(engagement)[1])))
+    engagement.topics.add(factories.topic("trade-investment"))
+    assert arrays(Engagement, engagement.pk)[0] == ["trade-investment"]
+
+
+def test_a_renamed_topic_is_renamed_in_every_array(records):
+    from cities.models import Topic
+
+    Topic.objects.filter(slug="climate").update(slug="climate-action")
+    for record in [*records, *Engagement.objects.all()]:
+        assert list(arrays(type(record), record.pk)[0]) == expected_arrays(record)[0]
+    assert any("climate-action" in arrays(Agreement, record.pk)[0] for record in records)
+
+
+def test_the_array_filters_keep_exactly_what_the_joins_keep(cast, records):
+    """Counting by the arrays (the filters) against counting by the many-to-many rows."""
+    client = client_for(cast["liaison"])
+    for resource, model in (("agreements", Agreement), ("engagements", Engagement)):
+        for topics, country in itertools.product(
+            [None, ["climate"], ["climate", "trade-investment"]], [None, "DE", "JP"]
+        ):
+            expected = model.objects.all()
+            params = {"page_size": 500}
+            if topics:
+                expected = expected.filter(topics__slug__in=topics)
+                params["topic"] = topics
+            if country:
+                expected = expected.filter(counterpart_countries=country)
+                params["counterpart_country"] = country
+            rows = client.get(f"/api/v1/{resource}/", params).json()
+            assert rows["count"] == expected.distinct().count(), (resource, params)
+            assert {row["id"] for row in rows["results"]} == set(expected.values_list("pk", flat=True))
