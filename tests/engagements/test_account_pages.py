@@ -85,3 +85,17 @@ def test_registration_pages_use_the_site_layout(staff_a):
     for name in ("password_reset", "password_reset_done", "password_reset_complete"):
         html = client.get(reverse(name)).content.decode()
         assert "/static/css/app.css" in html and "Django administration" not in html, name
+
+
+@pytest.mark.parametrize(
+    ("reader", "offered"),
+    [("staff_a", True), ("liaison", True), ("admin_user", True), ("partner", False), (None, False)],
+)
+def test_the_header_offers_internal_surfaces_to_internal_readers_only(request, reader, offered):
+    client = Client()
+    if reader:
+        client.force_login(request.getfixturevalue(reader))
+    html = client.get(reverse("search"), {"q": "anything"}).content.decode()
+    for path in (reverse("contact-list"), reverse("calendars:index"), reverse("dashboard")):
+        assert (f'href="{path}"' in html) is offered, path
+    assert ("contacts," in html) is offered
