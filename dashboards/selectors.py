@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import pycountry
+from django.db import connections
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Value, When
 from django.db.models.functions import ExtractYear
 from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.policy import portfolio_q, reviews_engagements
-from cities.models import Network, NetworkMembership, WatchedCountry
+from cities.models import Country, Network, NetworkMembership, WatchedCountry
+from engagements.filter_arrays import COUNTRY_CODES, ArrayMatch, arrays_available
 from engagements.filters import AgreementFilterSet, EngagementFilterSet
 from engagements.models import Agreement, Engagement, Review
 from engagements.stats import city_rows, count_engagements, state_rows
@@ -257,45 +259,121 @@ class ReviewQueue:
     def scope(self):
         return Engagement.objects.visible_to(self.user).filter(portfolio_q(self.user))
 
-    def engagements(self):
-        through = Engagement.counterpart_countries.through
-        watched = Exists(through.objects.filter(engagement_id=OuterRef("pk"), country__watch__isnull=False))
+    def engagements(self) -> "QueueOrder":
+        """The queue in its order, for a paginator: read a page at a time, counted once."""
+        return QueueOrder(self)
+
+    def ordered(self):
+        """Every engagement of the queue in its order, each with its page's relations."""
+        unreviewed = Q(review_status=Engagement.ReviewStatus.UNREVIEWED)
         return (
             self.filterset.qs.annotate(
-                on_watch_list=watched,
-                unreviewed_first=Case(
-                    When(review_status=Engagement.ReviewStatus.UNREVIEWED, then=Value(0)),
-                    default=Value(1),
-                    output_field=IntegerField(),
-                ),
-                priority=Case(
-                    When(Q(federal_coordination_requested=True) | Q(on_watch_list=True), then=Value(0)),
-                    default=Value(1),
-                    output_field=IntegerField(),
-                ),
+                unreviewed_first=Case(When(unreviewed, then=Value(0)), default=Value(1), output_field=IntegerField()),
+                priority=Case(When(priority_q(self.filterset.qs), then=Value(0)), default=Value(1)),
             )
             .select_related("city")
-            .prefetch_related(
-                "counterpart_countries",
-                latest_reviews_first(),
-            )
+            .prefetch_related(counterpart_countries_marked(), latest_reviews_first())
             .order_by("unreviewed_first", "priority", "-start_date", "-pk")
         )
 
-    def counts_per_state(self) -> list[dict]:
+    def runs(self) -> list[tuple[int, Q]]:
+        """The queue's order as runs, each read newest first through an index: per review
+        status shown, federal-coordination requests, then watch-list counterparts, then the
+        rest; each with its place in the order (unreviewed first, then priority). Runs in the
+        same place merge by start date."""
+        requested = Q(federal_coordination_requested=True)
+        watched = watch_list_q(self.filterset.qs)
+        shown = self.filterset.form.cleaned_data.get("review_status") if self.filterset.is_valid() else None
+        runs = []
+        for status in shown or Engagement.ReviewStatus.values:
+            place = 0 if status == Engagement.ReviewStatus.UNREVIEWED else 2
+            status_q = Q(review_status=status)
+            runs += [
+                (place, status_q & requested),
+                # An empty watch list skips this run at once (a one-time condition).
+                (place, status_q & ~requested & watched & Q(Exists(WatchedCountry.objects.all()))),
+                (place + 1, status_q & ~requested & ~watched),
+            ]
+        return runs
+
+    @cached_property
+    def per_state(self) -> list[dict]:
         """The queue's size per state, with every filter but the state itself (1 query)."""
         data = self.data.copy()
         data.pop("state", None)
         others = EngagementFilterSet(data=data, queryset=self.scope(), user=self.user)
         return [{**row, "label": state_label(row["key"])} for row in count_engagements(others.qs, "state")]
 
+    def count(self) -> int:
+        """The queue's size: its per-state counts summed (the state filter picks one), so the
+        query that draws the per-state table counts the queue too."""
+        state = self.filterset.form.cleaned_data.get("state") if self.filterset.is_valid() else None
+        if state:
+            return sum(row["count"] for row in self.per_state if row["key"] == state.upper())
+        return sum(row["count"] for row in self.per_state)
+
+
+class QueueOrder:
+    """The review queue as the paginator reads it: its size, and a slice of its order.
+
+    Sorting a million unreviewed engagements by priority costs seconds. Each run of the order
+    (`ReviewQueue.runs`) is instead read newest first through an index, only as far as the
+    slice reaches, the runs joined by UNION ALL and the slice taken from their union (one
+    query); then the page's records with their relations. A database that cannot order and
+    slice inside a UNION (SQLite) sorts the whole queue, which at its sizes is fast."""
+
+    def __init__(self, queue: ReviewQueue):
+        self.queue = queue
+
+    def count(self) -> int:
+        return self.queue.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[Engagement]:
+        ordered = self.queue.ordered()
+        if not connections[ordered.db].features.supports_slicing_ordering_in_compound:
+            return list(ordered[index])
+        start, stop = index.start or 0, index.stop
+        if stop <= start:
+            return []
+        base = self.queue.filterset.qs.order_by()
+        runs = [
+            base.filter(condition)
+            .annotate(place=Value(place))
+            .order_by("-start_date", "-pk")
+            .values_list("pk", "place", "start_date")[:stop]
+            for place, condition in self.queue.runs()
+        ]
+        page = runs[0].union(*runs[1:], all=True).order_by("place", "-start_date", "-pk")[start:stop]
+        ids = [pk for pk, _, _ in page]
+        return list(ordered.filter(pk__in=ids)) if ids else []
+
+
+def priority_q(queryset) -> Q:
+    """Federal coordination requested, or a counterpart country on the watch list."""
+    return Q(federal_coordination_requested=True) | watch_list_q(queryset)
+
+
+def watch_list_q(queryset) -> Q:
+    """A counterpart country on the watch list: on PostgreSQL through the trigger-kept country
+    codes and their index (`filter_arrays.py`)."""
+    watched = WatchedCountry.objects.order_by().values("country_id")
+    if arrays_available(queryset):
+        return Q(ArrayMatch(COUNTRY_CODES, "overlaps", watched))
+    through = Engagement.counterpart_countries.through
+    return Q(Exists(through.objects.filter(engagement_id=OuterRef("pk"), country_id__in=watched)))
+
+
+def counterpart_countries_marked() -> Prefetch:
+    """Each engagement's counterpart countries, each marked `watched` (on the watch list)."""
+    watched = Exists(WatchedCountry.objects.filter(country_id=OuterRef("pk")))
+    return Prefetch("counterpart_countries", queryset=Country.objects.annotate(watched=watched))
+
 
 def latest_reviews_first() -> Prefetch:
     return Prefetch("reviews", queryset=Review.objects.select_related("reviewer").order_by("-created_at", "-id"))
-
-
-def watched_countries() -> set[str]:
-    return set(WatchedCountry.objects.values_list("country_id", flat=True))
 
 
 def network_member_counts(network: Network, today: dt.date) -> tuple[list[dict], list[dict]]:

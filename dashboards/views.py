@@ -36,11 +36,11 @@ from .selectors import (
     ReviewQueue,
     active_membership_q,
     add_months,
+    counterpart_countries_marked,
     latest_reviews_first,
     network_member_counts,
     network_members,
     state_label,
-    watched_countries,
 )
 from .worldmap import world_map
 
@@ -383,13 +383,12 @@ def review_queue(request):
     _requires_reviewer(request)
     queue = ReviewQueue(request.user, request.GET)
     page = Paginator(queue.engagements(), REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
-    watched = watched_countries()
     context = {
         "queue": queue,
         "page": page,
-        "rows": [_review_row(engagement, watched) for engagement in page],
+        "rows": [_review_row(engagement) for engagement in page],
         "errors": queue.filterset.errors,
-        "per_state": queue.counts_per_state(),
+        "per_state": queue.per_state,
         "params": request.GET,
         "selected": {name: request.GET.getlist(name) for name in (*DASHBOARD_FILTERS, *REVIEW_LIST_FILTERS)},
         "review_status": queue.data.get("review_status", ReviewQueue.ANY_STATUS),
@@ -424,20 +423,22 @@ def _queue_counts(user, queue_url: str) -> dict:
     params = QueryDict(urlsplit(queue_url).query)
     queue = ReviewQueue(user, params)
     return {
-        "count": queue.engagements().count(),
-        "per_state": queue.counts_per_state(),
+        "count": queue.count(),
+        "per_state": queue.per_state,
         "state_query": _without(_without_params(params, "page"), "state"),
         "oob": True,
     }
 
 
-def _review_row(engagement: Engagement, watched: set[str]) -> dict:
+def _review_row(engagement: Engagement) -> dict:
+    """A queue row of an engagement read with `counterpart_countries_marked` and
+    `latest_reviews_first`."""
     countries = list(engagement.counterpart_countries.all())
     reviews = list(engagement.reviews.all())
     return {
         "engagement": engagement,
-        "countries": [(country, country.iso2 in watched) for country in countries],
-        "on_watch_list": any(country.iso2 in watched for country in countries),
+        "countries": [(country, country.watched) for country in countries],
+        "on_watch_list": any(country.watched for country in countries),
         "latest_review": reviews[0] if reviews else None,
     }
 
@@ -459,11 +460,11 @@ def review_engagement(request, pk: int):
         engagement = (
             Engagement.objects.filter(pk=engagement.pk)
             .select_related("city")
-            .prefetch_related("counterpart_countries", latest_reviews_first())
+            .prefetch_related(counterpart_countries_marked(), latest_reviews_first())
             .get()
         )
         context = {
-            "row": _review_row(engagement, watched_countries()),
+            "row": _review_row(engagement),
             "decisions": Review.Decision.choices,
             "error": error,
             "just_reviewed": error is None,

@@ -9,7 +9,7 @@ database there are no arrays: `arrays_available` is False and the filters join i
 """
 
 from django.db import connections
-from django.db.models import BooleanField, Expression
+from django.db.models import BooleanField, Expression, QuerySet
 
 TOPIC_SLUGS = "topic_slugs"
 COUNTRY_CODES = "counterpart_country_codes"
@@ -31,7 +31,8 @@ class ArrayMatch(Expression):
         super().__init__(output_field=BooleanField())
         if column not in (TOPIC_SLUGS, COUNTRY_CODES):
             raise ValueError(f"No such array: {column!r}")
-        self.column, self.operator, self.values, self.alias = column, OPERATORS[operator], list(values), alias
+        self.column, self.operator, self.alias = column, OPERATORS[operator], alias
+        self.values = values if isinstance(values, QuerySet) else list(values)
 
     def __repr__(self):
         return f"ArrayMatch({self.column!r}, {self.operator!r}, {self.values!r})"
@@ -51,11 +52,16 @@ class ArrayMatch(Expression):
 
     def as_sql(self, compiler, connection):
         column = f"{compiler.quote_name_unless_alias(self.alias)}.{connection.ops.quote_name(self.column)}"
+        if isinstance(self.values, QuerySet):
+            # The values one column of another table holds, read by the same statement.
+            sql, params = self.values.query.get_compiler(connection=connection).as_sql()
+            return f"{column} {self.operator} ARRAY({sql})::text[]", params
         return f"{column} {self.operator} %s::text[]", [self.values]
 
     @property
     def identity(self):
-        return (type(self), self.column, self.operator, tuple(self.values), self.alias)
+        values = str(self.values.query) if isinstance(self.values, QuerySet) else tuple(self.values)
+        return (type(self), self.column, self.operator, values, self.alias)
 
     def __eq__(self, other):
         return isinstance(other, ArrayMatch) and self.identity == other.identity

@@ -1,5 +1,5 @@
 # ruff: noqa: S608 - the SQL is built from model metadata and fixed fragments; values go as parameters
-"""The agreement and engagement list pages written as JSON by PostgreSQL, in one statement.
+"""The agreement and engagement list pages written as JSON by PostgreSQL, in one prepared statement.
 
 Through the serializer, a page of 50 records with ~30 fields and six relations costs Python
 several times what reading it costs the database. Here PostgreSQL builds the page's `results`
@@ -8,15 +8,16 @@ formatted as DRF formats them) and the view passes the bytes through beside the 
 envelope. The serializer stays the definition of the output: the SQL is derived from its fields,
 one by one, and a field this module does not know how to write is an error, never a guess;
 `tests/api/test_pg_json_lists.py` holds the two equal, parsed, for every role, filter, ordering
-and `?expand=`. Who sees what still comes from the read policy: the page's ids come from the
-view's queryset (`visible_to`), a linked agreement's id and title from `visible_q` compiled into
-the statement, participants only for readers of people's data (`reads_people`).
+and `?expand=`. Who sees what still comes from the read policy: the page's ids are read first
+through the view's queryset (`visible_to`), a linked agreement's id and title from `visible_q`
+compiled into the statement, participants only for readers of people's data (`reads_people`).
 
 On other databases (SQLite: `make run`) the serializer writes the page.
 """
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import DecimalField, ForeignKey
 from django.utils import timezone
 from rest_framework import serializers
@@ -56,11 +57,10 @@ def render_page(ids, serializer_class, user, expand, *, using: str) -> bytes:
     """The JSON array of the records `ids` (a queryset of their primary keys: the page's slice),
     in its order, as `serializer_class` gives them to `user` with `?expand=` `expand`."""
     model = serializer_class.Meta.model
-    try:
-        page_sql, page_params = ids.query.get_compiler(using=using).as_sql()
-    except EmptyResultSet:
+    page = list(ids)
+    if not page:
         return b"[]"
-    params = {f"page_{index}": value for index, value in enumerate(page_params)}
+    params = {"page": page}
     visible = "TRUE"
     if model is Engagement:
         visible, visible_params = _agreement_visible(user)
@@ -69,14 +69,30 @@ def render_page(ids, serializer_class, user, expand, *, using: str) -> bytes:
         params["today"] = timezone.localdate()
     sql, fixed = _statement(serializer_class, tuple(expand), reads_people(user), visible)
     params.update(fixed)
-    # The page's ids in their order: an array of the ordered, sliced query, numbered.
-    # (Its first column is the key, named `pk` by `values_list("pk")`; DISTINCT adds the
-    # ordering's columns after it.)
-    sql = sql.replace("%(page)s", f"SELECT page_ids.pk FROM ({_named(page_sql, 'page')}) AS page_ids", 1)
-    with connections[using].cursor() as cursor:
+    connection = connections[using]
+    connection.ensure_connection()
+    # Planning this statement costs the database twice what running it does; prepared, it is
+    # planned once per connection and shape, then only run. So it goes through a cursor that
+    # binds its parameters on the server (`_PreparingCursor`), wrapped as Django wraps its own
+    # (query logging, execute wrappers).
+    raw = _PreparingCursor(connection.connection)
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(raw) as cursor:
         cursor.execute(sql, params)
         (content,) = cursor.fetchone()
     return content.encode()
+
+
+class _PreparingCursor(ServerBindingCursor):
+    """Django's server-binding cursor, preparing every statement it runs: psycopg keeps the
+    prepared statements per connection (the 100 most recent), keyed by text and parameter types."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        super().execute(query, params, prepare=True, binary=binary)
+        # Django's query log reads the statement from `_query`, which psycopg's server-binding
+        # path does not keep.
+        self._query = self._convert_query(query, params)
+        return self
 
 
 def _named(sql: str, prefix: str) -> str:
@@ -339,7 +355,7 @@ def _build(serializer_class, fields, expand, people, visible, serializer_fields)
     record = objects[0] if len(objects) == 1 else "(" + " || ".join(f"{o}::jsonb" for o in objects) + ")::json"
     sql = (
         f"SELECT coalesce(json_agg({record} ORDER BY page.n), '[]'::json)::text "
-        "FROM unnest(ARRAY(%(page)s)) WITH ORDINALITY AS page (id, n) "
+        "FROM unnest(%(page)s::bigint[]) WITH ORDINALITY AS page (id, n) "
         f'JOIN "{model._meta.db_table}" AS r ON r.id = page.id ' + " ".join(builder.joins.values())
     )
     return sql, builder.params

@@ -86,9 +86,9 @@ class VersionedRecordViewSet(CreateMixin, UpdateMixin, DestroyMixin, mixins.Retr
         return super().list(request, *args, **kwargs)
 
     def database_rendered_list(self, queryset):
-        """The page written as JSON by PostgreSQL (`pgjson.py`): the page's ids read through the
-        list's filters, order, visibility and pagination inside the one statement that writes
-        the records (after the count, which the paginator reads first)."""
+        """The page written as JSON by PostgreSQL (`pgjson.py`): the count (which the paginator
+        reads first), the page's ids through the list's filters, order, visibility and pagination,
+        then the one prepared statement that writes their records."""
         ids = self.paginator.page_slice(queryset.prefetch_related(None).values_list("pk", flat=True), self.request)
         results = pgjson.render_page(
             ids, self.get_serializer_class(), self.request.user, self.requested_expand, using=queryset.db

@@ -189,6 +189,28 @@ def test_an_out_of_range_page_is_still_a_404(cast, records):
     assert response.json() == {"detail": "Invalid page."}
 
 
+def prepared_page_statements() -> dict[str, int]:
+    """The engagement page statements prepared on this connection, and how often each ran."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'SELECT coalesce(json_agg(%' AND statement LIKE '%engagements_engagement%'"
+        )
+        return dict(cursor.fetchall())
+
+
+def test_the_page_statement_is_planned_once_per_connection_and_shape(cast, records):
+    """The statement writing a page is prepared on the connection: every page of every size,
+    for callers of one shape (here two staff members of different cities), runs the same one."""
+    before = prepared_page_statements()
+    pages = [("staff_a", {}), ("staff_a", {"page": 2, "page_size": 3}), ("staff_b", {"topic": "climate"})]
+    bodies = [client_for(cast[who]).get("/api/v1/engagements/", params).json() for who, params in pages]
+    assert all(body["results"] for body in bodies)
+    after = prepared_page_statements()
+    ran = {name: runs - before.get(name, 0) for name, runs in after.items() if runs != before.get(name, 0)}
+    assert list(ran.values()) == [len(pages)]
+
+
 def test_a_browsable_or_csv_request_is_not_written_by_the_database(cast, records, monkeypatch):
     spy = Spy(monkeypatch)
     client = client_for(cast["liaison"])

@@ -5,10 +5,12 @@ import re
 from html import unescape
 
 import pytest
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
 from cities.models import WatchedCountry
+from dashboards.selectors import ReviewQueue
 from engagements.models import Engagement, Review
 from engagements.services import add_review
 from tests import factories
@@ -182,11 +184,12 @@ def test_only_reviewers_may_review(client, queue, cast, viewer):
     assert not Review.objects.filter(engagement=queue["plain"]).exists()
 
 
-# The queue's queries, named: the session; the user; the queue's count; its page; the page's
-# counterpart countries; their reviews with reviewers; the watch list; the counts per state; the
-# topics of the filter form; its cities and countries (the list filters); the page header's unread
-# notifications and home cities; the session saved again (savepoint, update, release).
-QUEUE_QUERIES = 16
+# The queue's queries, named: the session; the user; the counts per state (which sum to the
+# queue's count); its page's ids; its records; their counterpart countries, marked if watched;
+# their reviews with reviewers; the topics of the filter form; its cities and countries (the list
+# filters); the page header's unread notifications and home cities; the session saved again
+# (savepoint, update, release).
+QUEUE_QUERIES = 15
 
 
 @pytest.mark.parametrize("size", [5, 40])
@@ -211,3 +214,39 @@ def test_the_queue_costs_the_same_queries_whatever_its_length(
     with django_assert_num_queries(QUEUE_QUERIES):
         response = client.get(reverse("review"), {"review_status": "any"})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("shown", ["", "any", "acknowledged", "unreviewed,flagged"])
+def test_every_page_of_the_queue_is_its_slice_of_the_whole_order(cast, city_a, city_b, foreign_city, berlin, shown):
+    """A page is read run by run (`QueueOrder`), never by sorting the whole queue: read every
+    way a paginator slices it, the pages are exactly the whole queue in its order, and the
+    count its length, whichever statuses it shows."""
+    admin, world = cast["admin"], World(today=timezone.localdate())
+    WatchedCountry.objects.create(country=berlin.country, reason="Test watch list entry")
+    decisions = [None, "acknowledged", None, "flagged", "needs_follow_up", None]
+    for number in range(30):
+        engagement = make_engagement(
+            world,
+            admin,
+            city_a if number % 4 else city_b,
+            visibility="internal",
+            # Several share a start date: the order between them is by id, newest first.
+            start=dt.date(2026, 1 + number % 5, 1 + number % 3),
+            counterparts=[berlin] if number % 5 == 2 else [foreign_city],
+            topics=["climate"],
+            federal=number % 7 == 0,
+        )
+        if decision := decisions[number % len(decisions)]:
+            add_review(reviewer=cast["liaison"], engagement=engagement, decision=decision)
+    params = QueryDict(mutable=True)
+    for status in filter(None, shown.split(",")):
+        params.appendlist("review_status", status)
+    queue = ReviewQueue(cast["liaison"], params)
+    whole = [engagement.pk for engagement in queue.ordered()]
+    assert whole, "the fixture puts engagements in every queue"
+    order = queue.engagements()
+    assert order.count() == len(whole)
+    for size in (1, 4, 7, len(whole)):
+        pages = [engagement.pk for start in range(0, len(whole), size) for engagement in order[start : start + size]]
+        assert pages == whole, size
+    assert order[len(whole) : len(whole) + 5] == []
