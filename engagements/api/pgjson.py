@@ -15,9 +15,12 @@ compiled into the statement, participants only for readers of people's data (`re
 On other databases (SQLite: `make run`) the serializer writes the page.
 """
 
+import functools
+import re
+
+import psycopg
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import DecimalField, ForeignKey
 from django.utils import timezone
 from rest_framework import serializers
@@ -69,23 +72,43 @@ def render_page(ids, serializer_class, user, expand, *, using: str) -> bytes:
         params["today"] = timezone.localdate()
     sql, fixed = _statement(serializer_class, tuple(expand), reads_people(user), visible)
     params.update(fixed)
+    statement, names = _numbered(sql)
     connection = connections[using]
     connection.ensure_connection()
     # Planning this statement costs the database twice what running it does; prepared, it is
     # planned once per connection and shape, then only run. So it goes through a cursor that
-    # binds its parameters on the server (`_PreparingCursor`), wrapped as Django wraps its own
-    # (query logging, execute wrappers).
+    # binds its parameters on the server and prepares what it runs (`_PreparingCursor`),
+    # wrapped as Django wraps its own (query log, execute wrappers).
     raw = _PreparingCursor(connection.connection)
     wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
     with wrap(raw) as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, [params[name] for name in names])
         (content,) = cursor.fetchone()
     return content.encode()
 
 
-class _PreparingCursor(ServerBindingCursor):
-    """Django's server-binding cursor, preparing every statement it runs: psycopg keeps the
-    prepared statements per connection (the 100 most recent), keyed by text and parameter types."""
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
+
+@functools.lru_cache(maxsize=256)
+def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`sql` with PostgreSQL's own placeholders (`$1`, ...) for its named ones, and the names in
+    their order: worked out once per statement, where psycopg would parse the text per request."""
+    names: list[str] = []
+
+    def number(match):
+        if match[0] == "%%":
+            return "%"
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    return _PLACEHOLDER.sub(number, sql), tuple(names)
+
+
+class _PreparingCursor(psycopg.RawCursor):
+    """A cursor taking `$n` placeholders that binds on the server and prepares every statement
+    it runs: psycopg keeps them per connection (the 100 most recent), by text and types."""
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
         super().execute(query, params, prepare=True, binary=binary)
