@@ -165,6 +165,8 @@ def _floor(prefix: str, floor: str) -> tuple[int, float]:
     from imports.services import CHUNK_ROWS
 
     columns = [field.column for field in Engagement._meta.concrete_fields if field.column not in ("id", "external_id")]
+    # The filter arrays too, written with the record as the import writes them (engagements/bulk.py).
+    columns += ["topic_slugs", "counterpart_country_codes"]
     listed = ", ".join(columns)
     with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM engagements_engagement WHERE external_id LIKE %s ORDER BY id", [f"{prefix}-%"])

@@ -33,8 +33,9 @@ def among(queryset, name: str, values) -> Any:
     return queryset.filter(matches)
 
 
-def insert_rows(model, instances: list) -> None:
-    """Insert new instances and give them their ids (see `insert_values`)."""
+def insert_rows(model, instances: list, *, extra: dict[str, list] | None = None) -> None:
+    """Insert new instances and give them their ids (see `insert_values`). On PostgreSQL,
+    `extra` gives columns that are no model field, a value per instance (`{column: values}`)."""
     if not instances:
         return
     if connection.vendor != "postgresql":
@@ -42,10 +43,14 @@ def insert_rows(model, instances: list) -> None:
         return
     meta = model._meta
     fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    extra = extra or {}
     # Field values go to COPY as they are: every field of these models holds a plain value
     # (text, number, date, time, boolean, id) that psycopg adapts itself.
-    rows = [tuple(getattr(instance, field.attname) for field in fields) for instance in instances]
-    ids = insert_values(model, [field.attname for field in fields], rows)
+    rows = [
+        (*(getattr(instance, field.attname) for field in fields), *(values[index] for values in extra.values()))
+        for index, instance in enumerate(instances)
+    ]
+    ids = insert_values(model, [*(field.attname for field in fields), *extra], rows)
     for instance, pk in zip(instances, ids, strict=True):
         setattr(instance, meta.pk.attname, pk)
         instance._state.adding = False
@@ -67,7 +72,9 @@ def insert_values(model, attnames: list[str], rows: list[tuple], *, returning: b
         created = model.objects.bulk_create([model(**dict(zip(attnames, row, strict=True))) for row in rows])
         return [instance.pk for instance in created] if returning else []
     quote = connection.ops.quote_name
+    # A name that is no field's is a column of its own (`insert_rows`' extra columns).
     column_of = {field.attname: field.column for field in meta.concrete_fields}
+    column_of = {name: column_of.get(name, name) for name in [meta.pk.attname, *attnames]}
     with connection.cursor() as cursor, connection.wrap_database_errors:
         if returning:
             cursor.execute(
