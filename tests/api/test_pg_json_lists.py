@@ -6,9 +6,11 @@ which read the trigger-kept arrays there, must keep exactly the records the join
 
 import datetime as dt
 import itertools
+import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from compliance.models import ComplianceFlag, ComplianceRule
@@ -318,3 +320,48 @@ def test_the_array_filters_keep_exactly_what_the_joins_keep(cast, records):
             rows = client.get(f"/api/v1/{resource}/", params).json()
             assert rows["count"] == expected.distinct().count(), (resource, params)
             assert {row["id"] for row in rows["results"]} == set(expected.values_list("pk", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("relation", ["topics", "counterpart_countries"])
+def test_two_writers_adding_to_one_records_relations_both_reach_its_array(city_a, relation):
+    """The arrays stay exact under concurrent writers: the second writer's trigger waits on the
+    record's row until the first commits, then reads both rows, never a stale snapshot."""
+    engagement = factories.EngagementFactory(city=city_a)
+    targets = (
+        [factories.topic("climate"), factories.topic("trade-investment")]
+        if relation == "topics"
+        else [factories.country("DE"), factories.country("JP")]
+    )
+    first_added, errors = threading.Event(), []
+
+    def add(target, before, after):
+        try:
+            with write_path(), transaction.atomic():
+                before()
+                getattr(Engagement.objects.get(pk=engagement.pk), relation).add(target)
+                after()
+        except Exception as error:  # noqa: BLE001 - reported below, whatever it is
+            errors.append(error)
+        finally:
+            first_added.set()
+            connection.close()
+
+    def added_then_pause():
+        first_added.set()
+        # The other writer reaches its insert (and its trigger) while this transaction is open.
+        time.sleep(0.5)
+
+    writers = [
+        threading.Thread(target=add, args=(targets[0], lambda: None, added_then_pause)),
+        threading.Thread(target=add, args=(targets[1], first_added.wait, lambda: None)),
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=60)
+
+    assert errors == []
+    assert list(map(list, arrays(Engagement, engagement.pk))) == list(expected_arrays(engagement))
+    index = 0 if relation == "topics" else 1
+    assert len(arrays(Engagement, engagement.pk)[index]) == 2
