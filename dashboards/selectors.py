@@ -283,7 +283,7 @@ class ReviewQueue:
         same place merge by start date."""
         requested = Q(federal_coordination_requested=True)
         watched = watch_list_q(self.filterset.qs)
-        shown = self.filterset.form.cleaned_data.get("review_status") if self.filterset.is_valid() else None
+        shown = self.cleaned.get("review_status")
         runs = []
         for status in shown or Engagement.ReviewStatus.values:
             place = 0 if status == Engagement.ReviewStatus.UNREVIEWED else 2
@@ -296,6 +296,12 @@ class ReviewQueue:
             ]
         return runs
 
+    @property
+    def cleaned(self) -> dict:
+        """The filters as the queue applies them: a field in error is left out, the others hold."""
+        self.filterset.is_valid()
+        return self.filterset.form.cleaned_data
+
     @cached_property
     def per_state(self) -> list[dict]:
         """The queue's size per state, with every filter but the state itself (1 query)."""
@@ -307,7 +313,7 @@ class ReviewQueue:
     def count(self) -> int:
         """The queue's size: its per-state counts summed (the state filter picks one), so the
         query that draws the per-state table counts the queue too."""
-        state = self.filterset.form.cleaned_data.get("state") if self.filterset.is_valid() else None
+        state = self.cleaned.get("state")
         if state:
             return sum(row["count"] for row in self.per_state if row["key"] == state.upper())
         return sum(row["count"] for row in self.per_state)
