@@ -53,6 +53,7 @@ from .forms import (
 from .models import Agreement, Engagement, FollowUp, Participant, Review, Visibility
 from .panels import record_sections
 from .services import StaleEdit, complete_follow_up, save_agreement, save_engagement, save_follow_up
+from .stats import engagement_total
 
 
 def may_log_records(user) -> bool:
@@ -231,6 +232,7 @@ def engagement_list(request):
         csv_row=_engagement_csv_row,
         csv_rows=_engagement_csv_rows,
         csv_copy=exports.page_rows,
+        total=lambda params: engagement_total(user, params),
         context={"may_log": may_log_records(user), **filter_choices(request)},
     )
 

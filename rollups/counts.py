@@ -2,8 +2,9 @@
 
 `engagement_count` answers for a caller and the filters the rollups have dimensions for: owning
 city, its state and visibility (from `EngagementCount`), and besides them one of kind, review
-status or month-aligned start dates (from the tallies, `rollups.tallies`). Anything else is
-`None`, and the caller counts rows as before.
+status or month-aligned start dates (from the tallies, `rollups.tallies`), or one topic and one
+counterpart country together (from `EngagementPairTally`). Anything else is `None`, and the
+caller counts rows as before.
 """
 
 import datetime as dt
@@ -14,13 +15,15 @@ from django.db.models import Sum
 from accounts.policy import visible_q
 from engagements.models import Engagement
 
-from .models import EngagementCount
+from .models import EngagementCount, EngagementPairTally
 from .tallies import Scope, fetch
 
 # List parameters that never change which rows there are.
 PRESENTATION_PARAMS = frozenset({"page", "page_size", "ordering", "expand", "format"})
 # Filters the rollup has a dimension for, and the lookup each becomes on it.
 ROLLUP_FILTERS = {"city": "city_id", "state": "city__subdivision", "visibility": "visibility"}
+# The filters a pair tally answers together (one value each), and its column for each.
+PAIR_FILTERS = {"topic": "topic", "counterpart_country": "country"}
 # Filters a tally dimension keys: (lookup on the engagements, the dimension whose keys sum to the total).
 TALLY_FILTERS = {
     "kind": ("kind__in", "kind"),
@@ -40,7 +43,7 @@ def engagement_count(user, params) -> int | None:
     validated by the engagement FilterSet), or None when the rollups cannot tell."""
     if not rollup_available():
         return None
-    lookups, keyed, dimensions = {}, {}, set()
+    lookups, keyed, dimensions, paired = {}, {}, set(), {}
     for name in params:
         values = [value for value in params.getlist(name) if value != ""]
         if name in PRESENTATION_PARAMS or not values:
@@ -51,8 +54,16 @@ def engagement_count(user, params) -> int | None:
             lookup, dimension = TALLY_FILTERS[name]
             keyed[lookup] = values if lookup.endswith("__in") else _date(values[0])
             dimensions.add(dimension)
+        elif name in PAIR_FILTERS and len(values) == 1:
+            paired[PAIR_FILTERS[name]] = values[0].upper() if name == "counterpart_country" else values[0]
         else:
             return None
+    if paired:
+        # One topic and one counterpart country, besides city, state or visibility at most.
+        if keyed or len(paired) != len(PAIR_FILTERS):
+            return None
+        rows = EngagementPairTally.objects.filter(visible_q(user), **lookups, **paired)
+        return rows.aggregate(total=Sum("count"))["total"] or 0
     if not keyed:
         rows = EngagementCount.objects.filter(visible_q(user), **lookups)
         return rows.aggregate(total=Sum("count"))["total"] or 0

@@ -70,3 +70,28 @@ class CityEngagementTally(models.Model):
 
     def __str__(self):
         return f"{self.city_id}/{self.visibility}/{self.dimension}/{self.key}: {self.count}"
+
+
+class EngagementPairTally(models.Model):
+    """How many engagements of a city at one visibility have one topic and one counterpart
+    country together: the count of a list filtered on both. Counted row by row, that filter
+    reads thousands of scattered pages at a million records; this is a sum over a few rows.
+    Kept from the filter arrays each engagement carries (engagements/migrations/0004), so it is
+    exact whenever they are."""
+
+    city = models.ForeignKey(City, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    visibility = models.CharField(max_length=10)
+    topic = models.CharField(max_length=40)  # the topic's slug
+    country = models.CharField(max_length=2)  # the counterpart country's iso2
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["city", "visibility", "topic", "country"], name="engagementpairtally_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["topic", "country"], name="engagementpairtally_pair_idx")]
+
+    def __str__(self):
+        return f"{self.city_id}/{self.visibility}/{self.topic}+{self.country}: {self.count}"

@@ -30,6 +30,11 @@ rows costs one grouped upsert per rollup table, not a million.
   - A country moved to another region rebuilds the region tallies.
 - An update of engagements that changes no counted column (a title, the filter arrays that
   engagements/migrations/0004 keeps) returns before computing any delta.
+- `rollups_engagementpairtally` (per owning city, visibility, topic and counterpart country): read
+  from the filter arrays on the engagement rows themselves, as a statement inserts, deletes or
+  changes them (the arrays' triggers rewrite the rows whose topics or countries changed), so a
+  record counts once per pair it holds. An update that changes none of the four columns returns
+  at once; one that changes the arrays alone takes the writers' lock here.
 - The locks: every writer of counted engagements takes one transaction-level advisory lock before
   any rollup row, in triggers whose names sort first (triggers fire in name order). Without a
   common first lock, writers take tally rows in an order that depends on what each statement
@@ -382,10 +387,78 @@ LOCK_TRIGGERS = [
 ]
 
 
+# --- Topic and country pairs (rollups_engagementpairtally) -------------------------------------------
+
+# The engagement columns a pair tally depends on: the owning city, the visibility and the two
+# filter arrays, which the arrays' own triggers keep exact (engagements/migrations/0004).
+PAIRED = ("city_id", "visibility", "topic_slugs", "counterpart_country_codes")
+PAIR_CHANGED = " OR ".join(f"o.{column} IS DISTINCT FROM n.{column}" for column in PAIRED)
+
+
+def pair_deltas(rows: str, sign: str, where: str = "") -> str:
+    """One delta per (topic, country) pair of each engagement in `rows` (aliased `r`)."""
+    return f"""
+        SELECT r.city_id, r.visibility::text AS visibility, t.topic, c.country, {sign} AS delta
+        FROM {rows} CROSS JOIN LATERAL unnest(r.topic_slugs) AS t (topic)
+        CROSS JOIN LATERAL unnest(r.counterpart_country_codes) AS c (country){where}"""
+
+
+def pair_apply(deltas: str) -> str:
+    return f"""
+    INSERT INTO rollups_engagementpairtally AS tally (city_id, visibility, topic, country, count)
+    SELECT city_id, visibility, topic, country, sum(delta) FROM ({deltas}) AS deltas
+    GROUP BY city_id, visibility, topic, country HAVING sum(delta) <> 0
+    ORDER BY city_id, visibility, topic, country
+    ON CONFLICT (city_id, visibility, topic, country) DO UPDATE SET count = tally.count + EXCLUDED.count;"""
+
+
+PAIRED_ROWS = "old_rows AS o JOIN new_rows AS n ON n.id = o.id"
+_PAIR_TRIGGERS = [
+    (
+        "rollups_engagement_pair_insert",
+        "engagements_engagement",
+        "INSERT",
+        pair_apply(pair_deltas("new_rows AS r", "1")),
+    ),
+    (
+        "rollups_engagement_pair_delete",
+        "engagements_engagement",
+        "DELETE",
+        pair_apply(pair_deltas("old_rows AS r", "-1")),
+    ),
+    (
+        "rollups_engagement_pair_update",
+        "engagements_engagement",
+        "UPDATE",
+        # The arrays' sync rewrites records without touching a counted column, so without the
+        # lock the other triggers take: it is taken here (again, if the statement already did).
+        f"""IF NOT EXISTS (SELECT 1 FROM {PAIRED_ROWS} WHERE {PAIR_CHANGED}) THEN
+        RETURN NULL;
+    END IF;
+    {LOCK}"""
+        + pair_apply(
+            pair_deltas(f"{PAIRED_ROWS} CROSS JOIN LATERAL (SELECT o.*) AS r", "-1", f" WHERE {PAIR_CHANGED}")
+            + " UNION ALL "
+            + pair_deltas(f"{PAIRED_ROWS} CROSS JOIN LATERAL (SELECT n.*) AS r", "1", f" WHERE {PAIR_CHANGED}")
+        ),
+    ),
+    (
+        "rollups_engagement_pair_truncate",
+        "engagements_engagement",
+        "TRUNCATE",
+        "DELETE FROM rollups_engagementpairtally;",
+    ),
+]
+PAIR_FUNCTIONS = [Function(name, trigger_function(body)) for name, _, _, body in _PAIR_TRIGGERS]
+PAIR_TRIGGERS = [
+    Trigger(name, table, event, TRANSITION_TABLES[event], name) for name, table, event, _ in _PAIR_TRIGGERS
+]
+
+
 # --- All of them --------------------------------------------------------------------------------------
 
-FUNCTIONS = {f.name: f for f in [COUNT_FUNCTION, TALLY_REBUILD, *TALLY_FUNCTIONS, *LOCK_FUNCTIONS]}
-TRIGGERS = {t.name: t for t in [*COUNT_TRIGGERS, *TALLY_TRIGGERS, *LOCK_TRIGGERS]}
+FUNCTIONS = {f.name: f for f in [COUNT_FUNCTION, TALLY_REBUILD, *TALLY_FUNCTIONS, *LOCK_FUNCTIONS, *PAIR_FUNCTIONS]}
+TRIGGERS = {t.name: t for t in [*COUNT_TRIGGERS, *TALLY_TRIGGERS, *LOCK_TRIGGERS, *PAIR_TRIGGERS]}
 
 
 def sql(*names: str) -> str:

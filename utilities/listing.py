@@ -10,6 +10,7 @@ from django.shortcuts import render
 
 from utilities import csv as csv_files
 from utilities.csv import copy_csv_response, csv_response
+from utilities.pagination import CountedPaginator
 
 PAGE_SIZE = 50
 
@@ -34,12 +35,15 @@ def list_page(
     csv_row,
     csv_rows=None,
     csv_copy=None,
+    total=None,
     context: dict | None = None,
 ):
     """`csv_row` makes a CSV row of one record; `csv_rows`, if given, makes them all from the
     filtered queryset itself (faster than a model instance per row) and `csv_row` is unused;
     `csv_copy`, if given, turns the filtered queryset into the CSV's cells in SQL for PostgreSQL
-    to write (`utilities.csv.copy_csv_response`), or None to keep the Python path."""
+    to write (`utilities.csv.copy_csv_response`), or None to keep the Python path. `total`, if
+    given, tells the number of records the (valid) filters in the query select without counting
+    them, or None when it cannot."""
     filterset = filterset_class(request.GET, queryset=queryset, request=request)
     _friendlier_widgets(filterset.form)
     rows = filterset.qs if filterset.is_valid() else queryset.none()
@@ -52,7 +56,8 @@ def list_page(
             return csv_response(csv_name, csv_header, csv_rows(rows))
         records = (dict(zip(csv_header, csv_row(row), strict=True)) for row in rows.iterator(chunk_size=2000))
         return csv_response(csv_name, csv_header, records)
-    paginator = Paginator(rows, PAGE_SIZE)
+    known = total(request.GET) if total is not None and filterset.is_valid() else None
+    paginator = Paginator(rows, PAGE_SIZE) if known is None else CountedPaginator(rows, PAGE_SIZE, count=known)
     try:
         page = paginator.page(request.GET.get("page") or 1)
     except Exception as error:  # noqa: BLE001 - any bad page number is "no such page"

@@ -23,7 +23,7 @@ from engagements.stats import GROUP_BY_CHOICES, count_engagements
 from engagements.write_path import write_path
 from rollups import tallies
 from rollups.counts import engagement_count
-from rollups.models import CityEngagementTally, EngagementTally
+from rollups.models import CityEngagementTally, EngagementPairTally, EngagementTally
 from tests import factories
 
 pytestmark = pytest.mark.postgres
@@ -74,6 +74,31 @@ def assert_tallies_exact():
         national[(visibility, dimension, key)] += count
     stored = {(row.visibility, row.dimension, row.key): row.count for row in EngagementTally.objects.exclude(count=0)}
     assert stored == dict(national)
+    assert_pairs_exact()
+
+
+def expected_pairs() -> dict:
+    """(city, visibility, topic slug, country) -> count, worked out in Python from the relations."""
+    slugs, countries = defaultdict(set), defaultdict(set)
+    for engagement_id, slug in Engagement.topics.through.objects.values_list("engagement_id", "topic__slug"):
+        slugs[engagement_id].add(slug)
+    through = Engagement.counterpart_countries.through
+    for engagement_id, iso2 in through.objects.values_list("engagement_id", "country_id"):
+        countries[engagement_id].add(iso2)
+    counts = Counter()
+    for pk, city_id, visibility in Engagement.objects.values_list("id", "city_id", "visibility"):
+        for slug in slugs[pk]:
+            for iso2 in countries[pk]:
+                counts[(city_id, visibility, slug, iso2)] += 1
+    return dict(counts)
+
+
+def assert_pairs_exact():
+    stored = {
+        (row.city_id, row.visibility, row.topic, row.country): row.count
+        for row in EngagementPairTally.objects.exclude(count=0)
+    }
+    assert stored == expected_pairs()
 
 
 @pytest.fixture
@@ -322,6 +347,10 @@ def test_list_totals_with_tallied_filters_equal_counting_rows(roles, who, mixed,
         "start_after=2025-03-02": False,
         "kind=other&review_status=unreviewed": False,
         "topic=climate": False,
+        "topic=climate&counterpart_country=de": True,
+        "topic=climate&counterpart_country=JP&state=US-CA&visibility=internal": True,
+        "topic=climate&topic=trade&counterpart_country=DE": False,
+        "topic=climate&counterpart_country=DE&kind=other": False,
     }
     for query, tallied in answered.items():
         params = QueryDict(query.format(a=city_a.pk))
@@ -331,6 +360,27 @@ def test_list_totals_with_tallied_filters_equal_counting_rows(roles, who, mixed,
         assert (total is not None) == tallied, query
         if tallied:
             assert total == filterset.qs.count(), query
+
+
+@pytest.mark.parametrize("who", ["staff_two_cities", "liaison_west", "admin"])
+def test_the_list_page_counts_a_topic_and_a_country_from_the_pair_tally(client, roles, who, mixed):
+    """The engagement list page filtered on a topic and a counterpart country says how many match
+    without counting engagement rows, and says what counting them would."""
+    user = roles[who]
+    client.force_login(user)
+    for query in ("topic=climate&counterpart_country=DE", "topic=trade&counterpart_country=jp&visibility=internal"):
+        params = QueryDict(query)
+        expected = EngagementFilterSet(data=params, queryset=Engagement.objects.visible_to(user)).qs.count()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/engagements/", params)
+        assert response.status_code == 200
+        assert f"of these {expected} engagements" in response.content.decode(), query
+        counts = [
+            q["sql"]
+            for q in queries
+            if q["sql"].startswith('SELECT COUNT(*) AS "__count" FROM "engagements_engagement"')
+        ]
+        assert counts == [], query
 
 
 @pytest.mark.django_db(transaction=True)
