@@ -75,7 +75,7 @@ def render_page(ids, serializer_class, user, expand, *, using: str) -> bytes:
     statement, names = _numbered(sql)
     connection = connections[using]
     connection.ensure_connection()
-    # Planning this statement costs the database twice what running it does; prepared, it is
+    # Planning this statement costs the database more than running it does; prepared, it is
     # planned once per connection and shape, then only run. So it goes through a cursor that
     # binds its parameters on the server and prepares what it runs (`_PreparingCursor`),
     # wrapped as Django wraps its own (query log, execute wrappers).
