@@ -36,7 +36,8 @@ rows costs one grouped upsert per rollup table, not a million.
   record counts once per pair it holds. An update that changes none of the four columns returns
   at once; one that changes the arrays alone takes the writers' lock here.
 - The locks: every writer of counted engagements takes one transaction-level advisory lock before
-  any rollup row, in triggers whose names sort first (triggers fire in name order). Without a
+  any rollup row, in triggers whose names sort first (triggers fire in name order); so does a
+  topic's new slug, which rewrites its records' arrays and through them the pair tallies. Without a
   common first lock, writers take tally rows in an order that depends on what each statement
   writes, and two transactions can each hold a row the other needs next. An update that changes no
   counted column (a title, a summary) takes no lock.
@@ -380,7 +381,19 @@ def _lock_triggers(table: str) -> list[tuple[str, str, str, str]]:
     ]
 
 
-_LOCK_TRIGGERS = [trigger for table in LOCKED_TABLES for trigger in _lock_triggers(table)]
+_LOCK_TRIGGERS = [trigger for table in LOCKED_TABLES for trigger in _lock_triggers(table)] + [
+    # A topic's new slug rewrites the filter arrays of its records, and through them the pair
+    # tallies, under row locks on those records: the writers' lock must come before them.
+    (
+        "rollups_0_cities_topic_update_lock",
+        "cities_topic",
+        "UPDATE",
+        f"""IF EXISTS (SELECT 1 FROM old_rows AS o JOIN new_rows AS n ON n.id = o.id
+                      WHERE o.slug IS DISTINCT FROM n.slug) THEN
+        {LOCK}
+    END IF;""",
+    )
+]
 LOCK_FUNCTIONS = [Function(name, trigger_function(body)) for name, _, _, body in _LOCK_TRIGGERS]
 LOCK_TRIGGERS = [
     Trigger(name, table, event, TRANSITION_TABLES[event], name) for name, table, event, _ in _LOCK_TRIGGERS

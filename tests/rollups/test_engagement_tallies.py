@@ -423,6 +423,79 @@ def test_concurrent_writers_queue_instead_of_deadlocking(city_a, city_b):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_topics_new_slug_takes_the_writer_lock_and_moves_its_pairs(city_a, world):
+    """A new slug rewrites arrays and pair tallies; it takes the writers' lock first, as they do.
+    A new name alone changes nothing counted and takes none."""
+    with write_path():
+        engagement = factories.EngagementFactory(city=city_a)
+        engagement.topics.set([world["topics"][0]])
+        engagement.counterpart_countries.set(world["countries"][:1])
+
+    def advisory_locks():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    topic = world["topics"][0]
+    with transaction.atomic():
+        type(topic).objects.filter(pk=topic.pk).update(name="Renamed")
+        assert advisory_locks() == 0
+        type(topic).objects.filter(pk=topic.pk).update(slug="climate-action")
+        assert advisory_locks() == 1
+    assert_pairs_exact()
+    assert EngagementPairTally.objects.filter(topic="climate-action", count=1).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slug_renamed_during_an_import_queues_instead_of_deadlocking(city_a, world):
+    """A writer holding the writers' lock goes on to change a record whose topic is being given
+    a new slug: the rename waits for the lock before it locks any record, so neither waits on
+    the other forever (PostgreSQL would abort one of them)."""
+    climate, trade = world["topics"][0], world["topics"][1]
+    with write_path():
+        renamed = factories.EngagementFactory(city=city_a)
+        renamed.topics.set([climate])
+        other = factories.EngagementFactory(city=city_a)
+    locked, errors = threading.Event(), []
+
+    def run(work):
+        try:
+            with write_path(), transaction.atomic():
+                work()
+        except Exception as error:  # noqa: BLE001 - reported below, whatever it is
+            errors.append(error)
+        finally:
+            locked.set()
+            connection.close()
+
+    def importer():
+        Engagement.objects.get(pk=other.pk).topics.add(trade)  # takes the writers' lock
+        locked.set()
+        time.sleep(0.5)  # the rename starts meanwhile
+        Engagement.objects.get(pk=renamed.pk).topics.add(trade)  # needs the renamed record's row
+
+    def rename():
+        locked.wait()
+        type(climate).objects.filter(pk=climate.pk).update(slug="climate-action")
+
+    writers = [threading.Thread(target=run, args=(importer,)), threading.Thread(target=run, args=(rename,))]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=60)
+
+    assert errors == []
+    assert sorted(arrays_of(renamed)) == ["climate-action", "trade"]
+    assert_pairs_exact()
+
+
+def arrays_of(engagement) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT topic_slugs FROM engagements_engagement WHERE id = %s", [engagement.pk])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
 @write_path()  # the triggers must hold for writes that bypass the services too
 def test_an_edit_of_uncounted_columns_takes_no_writer_lock(city_a):
     engagement = factories.EngagementFactory(city=city_a)
