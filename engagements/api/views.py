@@ -55,11 +55,15 @@ class VersionedRecordViewSet(CreateMixin, UpdateMixin, DestroyMixin, mixins.Retr
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
     service = None
+    list_ordering: tuple[str, ...] = ()
+
+    def visible_records(self):
+        """The records the caller may see, in the list's order: all a page's ids are read from."""
+        return self.filterset_class.Meta.model.objects.visible_to(self.request.user).order_by(*self.list_ordering)
 
     def get_queryset(self):
-        model = self.filterset_class.Meta.model
         return (
-            model.objects.visible_to(self.request.user)
+            self.visible_records()
             .select_related("city")
             .defer(*(f"city__{c}" for c in CITY_COLUMNS_DEFERRED))
             .prefetch_related(
@@ -77,7 +81,8 @@ class VersionedRecordViewSet(CreateMixin, UpdateMixin, DestroyMixin, mixins.Retr
 
     def list(self, request, *args, **kwargs):
         if request.accepted_renderer.format != "csv":
-            queryset = self.filter_queryset(self.get_queryset())
+            # The records' relations are the statement's to read: the ids need none of them.
+            queryset = self.filter_queryset(self.visible_records())
             if pgjson.applies(request, queryset):
                 return self.database_rendered_list(queryset)
         return self.serialized_list(request, *args, **kwargs)
@@ -89,7 +94,7 @@ class VersionedRecordViewSet(CreateMixin, UpdateMixin, DestroyMixin, mixins.Retr
         """The page written as JSON by PostgreSQL (`pgjson.py`): the count (which the paginator
         reads first), the page's ids through the list's filters, order, visibility and pagination,
         then the one prepared statement that writes their records."""
-        ids = self.paginator.page_slice(queryset.prefetch_related(None).values_list("pk", flat=True), self.request)
+        ids = self.paginator.page_slice(queryset.values_list("pk", flat=True), self.request)
         results = pgjson.render_page(
             ids, self.get_serializer_class(), self.request.user, self.requested_expand, using=queryset.db
         )
@@ -156,9 +161,7 @@ class AgreementViewSet(VersionedRecordViewSet):
     serializer_class = AgreementSerializer
     filterset_class = AgreementFilterSet
     csv_filename = "agreements.csv"
-
-    def get_queryset(self):
-        return super().get_queryset().order_by("-signed_on", "title", "pk")
+    list_ordering = ("-signed_on", "title", "pk")
 
     def save_record(self, *, record, **kwargs):
         return services.save_agreement(agreement=record, **kwargs)
@@ -173,6 +176,7 @@ class EngagementViewSet(VersionedRecordViewSet):
     filterset_class = EngagementFilterSet
     pagination_class = EngagementPagination
     csv_filename = "engagements.csv"
+    list_ordering = ("-start_date", "-pk")
     paginated_actions = frozenset({"list", "reviews"})
 
     def get_queryset(self):
@@ -189,7 +193,6 @@ class EngagementViewSet(VersionedRecordViewSet):
                     queryset=restrict(Participant.objects.select_related("contact"), self.request.user),
                 )
             )
-            .order_by("-start_date", "-pk")
         )
 
     def serialized_list(self, request, *args, **kwargs):
