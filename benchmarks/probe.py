@@ -80,7 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--user", required=True, help="A liaison who reads everything.")
     parser.add_argument("--token", required=True, help="That liaison's API token.")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=7, help="Timed requests per page; the median is reported.")
     parser.add_argument("--api-url", action="append", default=[], help="API list URLs to measure as well.")
     parser.add_argument("--page-url", action="append", default=[], help="HTML pages to measure as well (signed in).")
     parser.add_argument("--typeahead", type=int, default=0, help="How many type-ahead prefixes to time (0: none).")
