@@ -10,8 +10,11 @@ class RollupsConfig(AppConfig):
         # Engagement stats and list totals read the tallies instead of counting rows, wherever
         # they can answer (engagements cannot import rollups, which reads engagements).
         from engagements.stats import use_fast_counts
+        from utilities.sqlbulk import churned_by_loads
 
         from .counts import engagement_count
+        from .models import CityEngagementTally, EngagementCount, EngagementPairTally, EngagementTally
         from .stats import count_from_tallies
 
         use_fast_counts(counts=count_from_tallies, total=engagement_count)
+        churned_by_loads(EngagementCount, EngagementTally, CityEngagementTally, EngagementPairTally)
