@@ -240,6 +240,7 @@ def engagement_list(request):
         csv_rows=_engagement_csv_rows,
         csv_copy=exports.page_rows,
         total=lambda params: engagement_total(user, params),
+        ids_first=True,
         context={"may_log": may_log_records(user), **filter_choices(request)},
     )
 
