@@ -114,12 +114,12 @@ FILTER_LABELS = {
 class CheckboxOptions(forms.CheckboxSelectMultiple):
     """Django's tick boxes, the same markup written in one pass of Python: a list page's filters
     draw some forty boxes on every request, and through Django's widget templates (an option
-    dictionary and three templates per box) they cost more than the page's fifty rows."""
+    dictionary and three templates per box) they cost as much as the page's fifty rows."""
 
     def render(self, name, value, attrs=None, renderer=None):
         widget_attrs = self.build_attrs(self.attrs, attrs)
         chosen = {str(item) for item in self.format_value(value)}
-        outer = {name: widget_attrs[name] for name in ("id", "class") if widget_attrs.get(name)}
+        outer = {key: widget_attrs[key] for key in ("id", "class") if widget_attrs.get(key)}
         parts = [f"<div{_attributes(outer)}>"]
         for index, (group_value, group_label) in enumerate(self.choices):
             if isinstance(group_label, list | tuple):
