@@ -144,6 +144,18 @@ class Server:
         self.process.terminate()
         self.process.wait(timeout=30)
 
+    def settle(self, *, quick_ms: float = 50, timeout: float = 30) -> None:
+        """Wait until the requests a finished wrk run left behind are served: wrk stops on time,
+        but its last requests are still queued for the workers (up to seconds of slow pages),
+        and the next run's first requests would wait behind them. Settled: /healthz answers
+        quickly twice running."""
+        deadline, quick = time.monotonic() + timeout, 0
+        while quick < 2 and time.monotonic() < deadline:
+            began = time.monotonic()
+            with urllib.request.urlopen(f"{self.base}/healthz", timeout=timeout) as response:  # noqa: S310 - our server
+                response.read()
+            quick = quick + 1 if (time.monotonic() - began) * 1000 < quick_ms else 0
+
 
 def wrk(binary: str, url: str, *, seconds: int, connections: int, token: str | None = None) -> dict:
     """Requests/s and latency percentiles of `url` under `connections` concurrent keep-alive clients."""
@@ -166,13 +178,17 @@ def wrk(binary: str, url: str, *, seconds: int, connections: int, token: str | N
     }
 
 
-def paired_runs(bare, api, rounds: int) -> dict:
-    """`bare` and `api` (each a wrk run) alternately, `rounds` times. A shared machine's speed
-    drifts by tens of percent from one ten-second stretch to the next: each round's ratio compares
-    runs seconds apart, and the figure is the median round (by ratio), with every round kept."""
+def paired_runs(bare, api, rounds: int, settle=lambda: None) -> dict:
+    """`bare` and `api` (each a wrk run) alternately, `rounds` times, the server settled before
+    each. A shared machine's speed drifts by tens of percent from one ten-second stretch to the
+    next: each round's ratio compares runs seconds apart, and the figure is the median round (by
+    ratio), with every round kept."""
     runs = []
     for _ in range(rounds):
-        bare_run, api_run = bare(), api()
+        settle()
+        bare_run = bare()
+        settle()
+        api_run = api()
         runs.append({"bare": bare_run, "api": api_run, "ratio": divide(api_run["rps"], bare_run["rps"]) or 0})
     median = sorted(runs, key=lambda run: run["ratio"])[len(runs) // 2]
     return {"bare": median["bare"], "api": median["api"], "rounds": runs}
@@ -552,6 +568,7 @@ def main() -> None:
                 functools.partial(measure, server.base + bare[name]),
                 functools.partial(measure, server.base + path, token),
                 options.rounds,
+                server.settle,
             )
             log(f"  {name}: {results['http'][name]}")
 
