@@ -33,7 +33,7 @@ class Command(BaseCommand):
             report = seed_scale(engagements=engagements, agreements=agreements, seed=seed)
         except ValueError as error:
             raise CommandError(str(error)) from error
-        refresh_statistics(scale_models())
+        refresh_statistics(scale_models(), vacuum_loaded=True)
         seconds = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
