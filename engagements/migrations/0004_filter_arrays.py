@@ -14,6 +14,8 @@ slug changes rewrites the arrays that hold it. On SQLite nothing is added; the f
 
 from django.db import migrations
 
+from utilities.schema import on_postgresql
+
 # (owner table, owner column in the through table, through table, through column, array, value)
 ARRAYS = [
     (owner, f"{model}_id", f"{owner}_{relation}", column, array, value)
@@ -154,15 +156,6 @@ def remove_sql() -> str:
     for owner in dict.fromkeys(owner for owner, *_ in ARRAYS):
         statements.append(f"ALTER TABLE {owner} DROP COLUMN topic_slugs, DROP COLUMN counterpart_country_codes;")
     return "\n".join(statements)
-
-
-def on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            with schema_editor.connection.cursor() as cursor:
-                cursor.execute(sql)
-
-    return run
 
 
 class Migration(migrations.Migration):

@@ -4,6 +4,8 @@ whatever empties the table, and so do the counts read from them."""
 
 from django.db import migrations
 
+from utilities.schema import on_postgresql
+
 # (owner table, through table, array)
 ARRAYS = [
     (owner, f"{owner}_{relation}", array)
@@ -33,15 +35,6 @@ def remove_sql() -> str:
         f"DROP TRIGGER IF EXISTS sync_{array}_truncate ON {through}; DROP FUNCTION IF EXISTS {through}_clear_{array}();"
         for _owner, through, array in ARRAYS
     )
-
-
-def on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            with schema_editor.connection.cursor() as cursor:
-                cursor.execute(sql)
-
-    return run
 
 
 class Migration(migrations.Migration):

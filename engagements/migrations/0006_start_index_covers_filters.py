@@ -8,6 +8,8 @@ the index is unchanged, and SQLite keeps the plain index."""
 
 from django.db import migrations
 
+from utilities.schema import on_postgresql
+
 COVERING = (
     "DROP INDEX IF EXISTS engagement_start_idx; "
     "CREATE INDEX engagement_start_idx ON engagements_engagement (start_date, id) "
@@ -17,15 +19,6 @@ PLAIN = (
     "DROP INDEX IF EXISTS engagement_start_idx; "
     "CREATE INDEX engagement_start_idx ON engagements_engagement (start_date, id);"
 )
-
-
-def on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            with schema_editor.connection.cursor() as cursor:
-                cursor.execute(sql)
-
-    return run
 
 
 class Migration(migrations.Migration):

@@ -7,6 +7,8 @@ to nothing and writes nothing (no row lock on the count).
 
 from django.db import migrations
 
+from utilities.schema import on_postgresql
+
 APPLY = """
 CREATE OR REPLACE FUNCTION rollups_engagement_count_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -60,15 +62,6 @@ DROP TRIGGER IF EXISTS rollups_engagement_count_delete ON engagements_engagement
 DROP TRIGGER IF EXISTS rollups_engagement_count_truncate ON engagements_engagement;
 DROP FUNCTION IF EXISTS rollups_engagement_count_apply();
 """
-
-
-def on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            with schema_editor.connection.cursor() as cursor:
-                cursor.execute(sql)
-
-    return run
 
 
 class Migration(migrations.Migration):

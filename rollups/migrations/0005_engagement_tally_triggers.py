@@ -22,6 +22,8 @@ tier first, in key order, so concurrent writers lock tally rows in one order.
 
 from django.db import migrations
 
+from utilities.schema import on_postgresql
+
 RELATIONS = {
     "topic": ("engagements_engagement_topics", "topic_id"),
     "country": ("engagements_engagement_counterpart_countries", "country_id"),
@@ -260,15 +262,6 @@ REMOVE = "\n".join(
         "DROP FUNCTION IF EXISTS rollups_engagement_tally_rebuild(text[]);",
     ]
 )
-
-
-def on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            with schema_editor.connection.cursor() as cursor:
-                cursor.execute(sql)
-
-    return run
 
 
 class Migration(migrations.Migration):

@@ -11,6 +11,8 @@ update that changes no counted column (a title, a summary) takes no lock.
 
 from django.db import migrations
 
+from utilities.schema import on_postgresql
+
 LOCK = "PERFORM pg_advisory_xact_lock(hashtext('rollups_engagement_tallies'));"
 COUNTED = ("id", "city_id", "visibility", "start_date", "kind", "review_status")
 CHANGED = " OR ".join(f"o.{column} IS DISTINCT FROM n.{column}" for column in COUNTED)
@@ -61,15 +63,6 @@ APPLY = "\n".join(
 REMOVE = "\n".join(
     f"DROP TRIGGER IF EXISTS {name} ON {table}; DROP FUNCTION IF EXISTS {name}();" for table, name, *_ in ALL
 )
-
-
-def on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            with schema_editor.connection.cursor() as cursor:
-                cursor.execute(sql)
-
-    return run
 
 
 class Migration(migrations.Migration):

@@ -5,6 +5,8 @@ rollups_engagement_tally_update`, frozen here."""
 
 from django.db import migrations
 
+from utilities.schema import on_postgresql
+
 APPLY = r"""
 CREATE OR REPLACE FUNCTION rollups_engagement_tally_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -104,15 +106,6 @@ DROP TRIGGER IF EXISTS rollups_engagement_tally_update ON engagements_engagement
 CREATE TRIGGER rollups_engagement_tally_update AFTER UPDATE ON engagements_engagement REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION rollups_engagement_tally_update();
 """
-
-
-def on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            with schema_editor.connection.cursor() as cursor:
-                cursor.execute(sql)
-
-    return run
 
 
 class Migration(migrations.Migration):

@@ -7,6 +7,8 @@ frozen here; the table is filled from the arrays as they are."""
 
 from django.db import migrations, models
 
+from utilities.schema import on_postgresql
+
 APPLY = r"""
 CREATE OR REPLACE FUNCTION rollups_engagement_pair_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -103,15 +105,6 @@ REMOVE = "\n".join(
         "rollups_engagement_pair_truncate",
     )
 )
-
-
-def on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            with schema_editor.connection.cursor() as cursor:
-                cursor.execute(sql)
-
-    return run
 
 
 class Migration(migrations.Migration):

@@ -4,6 +4,8 @@ one order. The SQL is `python -m rollups.triggers rollups_0_cities_topic_update_
 
 from django.db import migrations
 
+from utilities.schema import on_postgresql
+
 APPLY = r"""
 CREATE OR REPLACE FUNCTION rollups_0_cities_topic_update_lock() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -25,15 +27,6 @@ REMOVE = (
     "DROP TRIGGER IF EXISTS rollups_0_cities_topic_update_lock ON cities_topic; "
     "DROP FUNCTION IF EXISTS rollups_0_cities_topic_update_lock();"
 )
-
-
-def on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            with schema_editor.connection.cursor() as cursor:
-                cursor.execute(sql)
-
-    return run
 
 
 class Migration(migrations.Migration):
