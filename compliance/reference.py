@@ -9,6 +9,7 @@ from pathlib import Path
 from django.db import transaction
 
 from cities.models import Country
+from utilities.sqlbulk import refresh_statistics
 
 from . import services
 from .models import ComplianceRule, split_codes
@@ -53,4 +54,5 @@ def load_rules(path: Path = RULES_FILE) -> int:
                 changed.append(rule)
         for rule in changed:
             services.rule_changed(rule)
+    refresh_statistics([ComplianceRule])
     return len(rows)

@@ -3,12 +3,12 @@
 
 Through the serializer, a page of 50 records with ~30 fields and six relations costs Python
 several times what reading it costs the database. Here PostgreSQL builds the page's `results`
-array itself (a row per record whose columns are the fields, each relation a nested `json_agg`,
-dates and times formatted as DRF formats them) and the view passes the bytes through beside the
-pagination envelope. The serializer stays the definition of the output: the SQL is derived from its fields,
-one by one, and a field this module does not know how to write is an error, never a guess;
-`tests/api/test_pg_json_lists.py` holds the two equal, parsed, for every role, filter, ordering
-and `?expand=`. Who sees what still comes from the read policy: the page's ids are read first
+array itself (a row per record whose columns are the fields, each relation a `json_agg` per record
+grouped over the whole page, dates and times formatted as DRF formats them) and the view passes the
+bytes through beside the pagination envelope. The serializer stays the definition of the output:
+the SQL is derived from its fields, one by one, and a field this module does not know how to write
+is an error, never a guess; `tests/api/test_pg_json_lists.py` holds the two equal, parsed, for
+every role, filter, ordering and `?expand=`. Who sees what still comes from the read policy: the page's ids are read first
 through the view's queryset (`visible_to`), a linked agreement's id and title from `visible_q`
 compiled into the statement, participants only for readers of people's data (`reads_people`).
 
@@ -235,24 +235,27 @@ class _Builder:
             f"AND ({self.visible_agreement}) THEN engagements_agreement.{column} END)"
         )
 
+    def grouped(self, name: str, value: str, order: str, source: str, owner: str) -> str:
+        """`name`'s list for every record of the page at once: `value`s aggregated in `order` from
+        `source` (tables and joins) grouped by its `owner` column, joined to the records by id.
+        A subquery per record would run once per record, and for a small table joined by text
+        (countries) PostgreSQL plans it as a hash of the whole table, rebuilt 50 times: 1.5 ms of
+        a 2.7 ms page at 1M; grouped once, the page takes 1.6 ms."""
+        alias = f"rel_{name}"
+        self.joins[alias] = (
+            f"LEFT JOIN (SELECT {owner} AS id, json_agg({value} ORDER BY {order}) AS value FROM {source} "
+            f"WHERE {owner} = ANY(%(page)s::bigint[]) GROUP BY {owner}) AS {alias} ON {alias}.id = r.id"
+        )
+        return f"coalesce({alias}.value, '[]'::json)"
+
     def relation_keys(self, name: str, field) -> str:
         relation = self.model._meta.get_field(name)
         through = relation.remote_field.through._meta
         target = relation.related_model._meta
-        own = f'x."{relation.m2m_column_name()}"'
         other = f'x."{relation.m2m_reverse_name()}"'
-        if isinstance(field, IdListField):
-            value, join = other, ""
-        else:
-            value = f'k."{target.get_field(field.key).column}"'
-            join = f'JOIN "{target.db_table}" AS k ON k."{target.pk.column}" = {other}'
-        if not join:
-            join = f'JOIN "{target.db_table}" AS k ON k."{target.pk.column}" = {other}'
-        order = _ordering(target, "k")
-        return (
-            f'coalesce((SELECT json_agg({value} ORDER BY {order}) FROM "{through.db_table}" AS x {join} '
-            f"WHERE {own} = r.id), '[]'::json)"
-        )
+        value = other if isinstance(field, IdListField) else f'k."{target.get_field(field.key).column}"'
+        source = f'"{through.db_table}" AS x JOIN "{target.db_table}" AS k ON k."{target.pk.column}" = {other}'
+        return self.grouped(name, value, _ordering(target, "k"), source, f'x."{relation.m2m_column_name()}"')
 
     def expanded(self, name: str) -> str:
         nested = self.model_serializer_class(name)
@@ -260,12 +263,10 @@ class _Builder:
         target = relation.related_model._meta
         if relation.many_to_many:
             through = relation.remote_field.through._meta
-            own = f'x."{relation.m2m_column_name()}"'
             other = f'x."{relation.m2m_reverse_name()}"'
-            return (
-                f"coalesce((SELECT json_agg({_object(nested, 'k')} ORDER BY {_ordering(target, 'k')}) "
-                f'FROM "{through.db_table}" AS x JOIN "{target.db_table}" AS k ON k."{target.pk.column}" = {other} '
-                f"WHERE {own} = r.id), '[]'::json)"
+            source = f'"{through.db_table}" AS x JOIN "{target.db_table}" AS k ON k."{target.pk.column}" = {other}'
+            return self.grouped(
+                name, _object(nested, "k"), _ordering(target, "k"), source, f'x."{relation.m2m_column_name()}"'
             )
         column = relation.column
         return (
@@ -284,10 +285,8 @@ class _Builder:
             "json_build_object('id', f.id, 'rule', u.code, 'rule_name', u.name, 'citation', u.citation, "
             "'url', u.url, 'deadline_on', u.deadline_on, 'status', f.status, 'raised_on', f.raised_on)"
         )
-        return (
-            f'coalesce((SELECT json_agg({item} ORDER BY u.code, f.id) FROM "{flag.db_table}" AS f '
-            f'JOIN "{rule.db_table}" AS u ON u.id = f.rule_id WHERE f."{owner}" = r.id), \'[]\'::json)'
-        )
+        source = f'"{flag.db_table}" AS f JOIN "{rule.db_table}" AS u ON u.id = f.rule_id'
+        return self.grouped("compliance_flags", item, "u.code, f.id", source, f'f."{owner}"')
 
     def participants(self, field) -> str:
         if not self.people:
@@ -318,10 +317,8 @@ class _Builder:
             pairs.append(f"'{key}', {value}")
         owner = meta.get_field("engagement").column
         order = _ordering(meta, "p", exclude=("engagement",))
-        return (
-            f"coalesce((SELECT json_agg(json_build_object({', '.join(pairs)}) ORDER BY {order}) "
-            f'FROM "{meta.db_table}" AS p WHERE p."{owner}" = r.id), \'[]\'::json)'
-        )
+        value = f"json_build_object({', '.join(pairs)})"
+        return self.grouped("participants", value, order, f'"{meta.db_table}" AS p', f'p."{owner}"')
 
 
 def _ordering(meta, alias: str, exclude=()) -> str:
@@ -357,12 +354,13 @@ def _object(serializer, alias: str) -> str:
 
 
 def _iso_datetime(column: str) -> str:
-    """DRF's ISO 8601 for a UTC datetime: seconds, microseconds only when there are any, `Z`."""
+    """DRF's ISO 8601 for a UTC datetime: seconds, microseconds only when there are any, `Z`
+    (NULL stays NULL: the comparison is NULL and so is `to_char` of NULL)."""
+    utc = f"{column} AT TIME ZONE 'UTC'"
     return (
-        f"CASE WHEN {column} IS NULL THEN NULL ELSE "
-        f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') "
-        f"|| CASE WHEN date_trunc('second', {column}) = {column} THEN '' "
-        f"ELSE to_char({column} AT TIME ZONE 'UTC', '.US') END || 'Z' END"
+        f"CASE WHEN date_trunc('second', {column}) = {column} "
+        f'THEN to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS"Z"\') '
+        f'ELSE to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\') END'
     )
 
 

@@ -11,10 +11,12 @@ import time
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from compliance.models import ComplianceFlag, ComplianceRule
 from engagements.api import pgjson
+from engagements.api.serializers import AgreementSerializer, EngagementSerializer
 from engagements.api.views import AgreementViewSet, EngagementViewSet
 from engagements.models import Agreement, Engagement
 from engagements.services import BulkItem, save_in_bulk
@@ -212,6 +214,33 @@ def test_the_page_statement_is_planned_once_per_connection_and_shape(cast, recor
     after = prepared_page_statements()
     ran = {name: runs - before.get(name, 0) for name, runs in after.items() if runs != before.get(name, 0)}
     assert list(ran.values()) == [len(pages)]
+
+
+def plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from plan_nodes(child)
+
+
+@pytest.mark.parametrize("serializer_class", [AgreementSerializer, EngagementSerializer])
+def test_each_relation_is_read_once_for_the_whole_page(records, serializer_class):
+    """Relations grouped for the page, not a subquery per record: a per-record subquery runs once
+    per record, and PostgreSQL may plan it as a hash of a whole table rebuilt each time."""
+    model = serializer_class.Meta.model
+    sql, params = pgjson._statement(serializer_class, (), True, "TRUE")
+    page = list(model.objects.values_list("pk", flat=True))
+    assert len(page) > 2
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", {**params, "page": page, "today": timezone.localdate()})
+        (plan,) = cursor.fetchone()[0]
+    relations = {
+        node["Relation Name"]: node["Actual Loops"] for node in plan_nodes(plan["Plan"]) if "Relation Name" in node
+    }
+    tables = [field.remote_field.through._meta.db_table for field in model._meta.local_many_to_many]
+    tables.append(ComplianceFlag._meta.db_table)
+    if model is Engagement:
+        tables.append(model.participants.rel.related_model._meta.db_table)
+    assert {table: relations.get(table) for table in tables} == dict.fromkeys(tables, 1)
 
 
 def test_a_browsable_or_csv_request_is_not_written_by_the_database(cast, records, monkeypatch):
