@@ -362,6 +362,22 @@ def test_list_totals_with_tallied_filters_equal_counting_rows(roles, who, mixed,
             assert total == filterset.qs.count(), query
 
 
+def test_each_readers_total_is_their_own_and_read_afresh(roles, mixed, cities, world, admin_user):
+    """The statement summing a rollup is built once per reader's filter and kept: two staff
+    members of different cities each get their own total, and a new record counts at once."""
+    readers = [roles["staff_a"], roles["staff_two_cities"], roles["liaison_west"], roles["partner"]]
+
+    def totals():
+        return [engagement_count(user, QueryDict("")) for user in readers]
+
+    assert totals() == [Engagement.objects.visible_to(user).count() for user in readers]
+    before = totals()
+    data = {**random_data(random.Random(5), cities, world), "city": cities[2], "visibility": "restricted"}
+    services.save_engagement(actor=admin_user, data=data)
+    # Restricted in Seattle: seen by Seattle's staff member and the liaison for Washington.
+    assert totals() == [before[0], before[1] + 1, before[2] + 1, before[3]]
+
+
 @pytest.mark.parametrize("who", ["staff_two_cities", "liaison_west", "admin"])
 def test_the_list_page_counts_a_topic_and_a_country_from_the_pair_tally(client, roles, who, mixed):
     """The engagement list page filtered on a topic and a counterpart country says how many match
