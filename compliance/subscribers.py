@@ -18,7 +18,9 @@ def on_records_written(sender, *, created, changed, **kwargs) -> None:
     if sender is Agreement:
         lifecycle.refresh_last_activity(ids)
     else:
-        lifecycle.refresh_last_activity(lifecycle.agreements_touched_by(ids))
+        # A new engagement only adds activity; a changed one may also take it away.
+        lifecycle.raise_last_activity(created)
+        lifecycle.refresh_last_activity(lifecycle.agreements_touched_by(changed))
 
 
 def connect() -> None:
