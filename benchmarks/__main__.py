@@ -575,22 +575,25 @@ def main() -> None:
     if not options.skip_import:
         log(f"import of {options.import_rows:,} rows through the job path vs COPY")
         try:
-            results["import"] = import_figures(
-                small_url, options.import_rows, 1_000_000 if options.full_import else None
-            )
+            with database.scratch_copy(small_url) as scratch:
+                results["import"] = import_figures(
+                    scratch, options.import_rows, 1_000_000 if options.full_import else None
+                )
         except (RuntimeError, TypeError) as error:
             results["import"] = {"error": str(error)[-500:]}
     if not options.skip_scan:
         log(f"daily notification scan over {options.scan_agreements:,} agreements")
         try:
-            results["scan"] = scan_figures(small_url, options.scan_agreements)
+            with database.scratch_copy(small_url) as scratch:
+                results["scan"] = scan_figures(scratch, options.scan_agreements)
         except (RuntimeError, TypeError) as error:
             results["scan"] = {"error": str(error)[-500:]}
 
     if not options.skip_scan:
         log(f"daily compliance and lifecycle scan over {options.scan_agreements:,} agreements")
         try:
-            results["compliance"] = compliance_figures(small_url, options.scan_agreements)
+            with database.scratch_copy(small_url) as scratch:
+                results["compliance"] = compliance_figures(scratch, options.scan_agreements)
         except (RuntimeError, TypeError) as error:
             results["compliance"] = {"error": str(error)[-500:]}
 
