@@ -524,6 +524,7 @@ def main() -> None:
     log(f"databases: {options.small:,} and {options.engagements:,} engagements")
     small_url = database.ensure(options.small, rebuild=options.rebuild, log=log)
     large_url = database.ensure(options.engagements, rebuild=options.rebuild, log=log)
+    database.checkpoint(log)
     results: dict = {"started": dt.datetime.now(dt.UTC).isoformat(), "options": vars(options)}
 
     token = bench_token(large_url)

@@ -102,3 +102,13 @@ def scratch_copy(source_url: str) -> Iterator[str]:
         yield url(name)
     finally:
         _execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def checkpoint(log: Callable[[str], None]) -> None:
+    """Write out what a build left in shared buffers now, rather than during the measurements:
+    right after a million-row `seed_scale` the checkpointer is still spreading those writes over
+    the next minutes, beside the first figures."""
+    try:
+        _execute("CHECKPOINT")
+    except psycopg.errors.InsufficientPrivilege:
+        log("CHECKPOINT needs a superuser or pg_checkpoint: the figures may include a build's writes")
