@@ -95,13 +95,18 @@ def scratch_copy(source_url: str) -> Iterator[str]:
     slower than the last."""
     source = source_url.rsplit("/", 1)[1]
     name = f"{source}_scratch"
-    _execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    # A file copy: the default strategy writes every block to the WAL as well.
-    _execute(f"CREATE DATABASE {name} TEMPLATE {source} STRATEGY FILE_COPY")
+    try:
+        _execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        # A file copy: the default strategy writes every block to the WAL as well.
+        _execute(f"CREATE DATABASE {name} TEMPLATE {source} STRATEGY FILE_COPY")
+    except psycopg.Error as error:
+        # Reported as the figure's error; the run goes on to the next figure.
+        raise RuntimeError(f"no scratch copy of {source}: {error}") from error
     try:
         yield url(name)
     finally:
-        _execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        with contextlib.suppress(psycopg.Error):
+            _execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def checkpoint(log: Callable[[str], None]) -> None:

@@ -54,5 +54,5 @@ def load_rules(path: Path = RULES_FILE) -> int:
                 changed.append(rule)
         for rule in changed:
             services.rule_changed(rule)
-    refresh_statistics([ComplianceRule])
+    refresh_statistics([ComplianceRule], churned_rollups=False)
     return len(rows)

@@ -9,6 +9,7 @@ caller counts rows as before.
 
 import datetime as dt
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Q
 
@@ -90,8 +91,13 @@ def _sum_of_counts(model, visible: Q, lookups: dict) -> int:
         if len(_sums) >= SUM_STATEMENTS_KEPT:
             _sums.clear()
         rows = model.objects.filter(visible, **lookups).values_list("count")
-        sql, params = rows.query.sql_with_params()
-        statement = _sums[key] = (f"SELECT coalesce(sum(rows.count), 0)::bigint FROM ({sql}) AS rows", params)  # noqa: S608
+        try:
+            sql, params = rows.query.sql_with_params()
+        except EmptyResultSet:
+            # A filter no row can pass (an empty list of cities).
+            statement = _sums[key] = ("SELECT 0::bigint", ())
+        else:
+            statement = _sums[key] = (f"SELECT coalesce(sum(rows.count), 0)::bigint FROM ({sql}) AS rows", params)  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(*statement)
         return cursor.fetchone()[0]

@@ -105,7 +105,7 @@ def churned_by_loads(*models) -> None:
     _CHURNED_MODELS.extend(model for model in models if model not in _CHURNED_MODELS)
 
 
-def refresh_statistics(models, *, vacuum_loaded: bool = False) -> None:
+def refresh_statistics(models, *, vacuum_loaded: bool = False, churned_rollups: bool = True) -> None:
     """Bring the planner's statistics of `models` (and their many-to-many tables) up to date after
     a bulk load. Autovacuum may be off, or not yet have noticed a million new rows: until then,
     plans are made for the empty tables (the review queue took over 30 s on such a database until
@@ -118,14 +118,15 @@ def refresh_statistics(models, *, vacuum_loaded: bool = False) -> None:
     tables as well, marking their new pages all-visible so that index-only scans skip them
     (0.5 s for a million rows, but a fifth of a 100,000-row import's time: imports leave it to
     autovacuum). VACUUM cannot run inside a transaction; inside one (a caller's atomic block)
-    every table is only analysed."""
+    every table is only analysed. A load that writes no counted record (`churned_rollups=False`:
+    reference data) leaves the rollups alone."""
     if connection.vendor != "postgresql":
         return
     loaded = []
     for model in models:
         loaded.append(model._meta.db_table)
         loaded.extend(field.remote_field.through._meta.db_table for field in model._meta.local_many_to_many)
-    churned = [model._meta.db_table for model in _CHURNED_MODELS]
+    churned = [model._meta.db_table for model in _CHURNED_MODELS] if churned_rollups else []
     vacuumed = [] if connection.in_atomic_block else churned + (loaded if vacuum_loaded else [])
     analysed = [table for table in loaded + churned if table not in vacuumed]
     quote = connection.ops.quote_name

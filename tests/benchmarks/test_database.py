@@ -1,6 +1,7 @@
 """The benchmark's scratch copies: writes made on one never reach the database it copies."""
 
 import uuid
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -14,7 +15,8 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def server(monkeypatch):
     settings = connection.settings_dict
-    address = f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
+    credentials = quote(settings["USER"]) + (f":{quote(settings['PASSWORD'])}" if settings["PASSWORD"] else "")
+    address = f"postgres://{credentials}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
     monkeypatch.setattr(database, "SERVER", address)
     return address
 

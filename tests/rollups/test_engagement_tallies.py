@@ -374,7 +374,8 @@ def test_each_readers_total_is_their_own_and_read_afresh(roles, mixed, cities, w
     before = totals()
     data = {**random_data(random.Random(5), cities, world), "city": cities[2], "visibility": "restricted"}
     services.save_engagement(actor=admin_user, data=data)
-    # Restricted in Seattle: seen by Seattle's staff member and the liaison for Washington.
+    # Restricted in Seattle: seen by Seattle's staff member and by liaisons, not by staff of
+    # another city nor by partners.
     assert totals() == [before[0], before[1] + 1, before[2] + 1, before[3]]
 
 
