@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Q
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
@@ -21,9 +22,9 @@ from engagements.filters import EngagementFilterSet
 from engagements.models import Engagement
 from engagements.stats import GROUP_BY_CHOICES, count_engagements
 from engagements.write_path import write_path
-from rollups import tallies
+from rollups import counts, tallies
 from rollups.counts import engagement_count
-from rollups.models import CityEngagementTally, EngagementPairTally, EngagementTally
+from rollups.models import CityEngagementTally, EngagementCount, EngagementPairTally, EngagementTally
 from tests import factories
 
 pytestmark = pytest.mark.postgres
@@ -377,6 +378,11 @@ def test_each_readers_total_is_their_own_and_read_afresh(roles, mixed, cities, w
     # Restricted in Seattle: seen by Seattle's staff member and by liaisons, not by staff of
     # another city nor by partners.
     assert totals() == [before[0], before[1] + 1, before[2] + 1, before[3]]
+
+
+def test_a_total_no_row_can_reach_is_zero(mixed):
+    assert counts._sum_of_counts(EngagementCount, Q(city_id__in=[]), {}) == 0
+    assert counts._sum_of_counts(EngagementCount, Q(), {"visibility": "nonsense"}) == 0
 
 
 @pytest.mark.parametrize("who", ["staff_two_cities", "liaison_west", "admin"])
