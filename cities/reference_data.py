@@ -197,6 +197,5 @@ def load_reference(write) -> None:
         if loader is not None:
             write(loader())
     # Every list joins these tables. Left for autovacuum (which may be off, or not have run
-    # yet), they are planned as the empty tables they were: the API's engagement page hashed
-    # all the countries once per record, 1.5 ms of 2.7 at 1M engagements.
+    # yet), they would be planned as the empty tables they were before the load.
     refresh_statistics([Country, Topic, City, Network], churned_rollups=False)
