@@ -70,6 +70,30 @@ def _id_filter(column: str, ids: list[int]) -> tuple[str, list]:
     return f"AND {column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
+def _activity(only_linked: str = "", only_shared: str = "") -> str:
+    """The `activity` CTE: (agreement, day) for every non-cancelled engagement linked to an
+    agreement, or of its city with one of its counterpart cities, narrowed by the two filters
+    (over `e`, the engagement, and `ac`, the agreement's counterpart row)."""
+    agreement, engagement = _table(Agreement), _table(Engagement)
+    agreement_cities = _table(Agreement.counterpart_cities.through)
+    engagement_cities = _table(Engagement.counterpart_cities.through)
+    cancelled = Engagement.Status.CANCELLED.value
+    # Table names come from the models' metadata; the status is a constant.
+    return f"""
+        activity AS (
+            SELECT e.agreement_id AS agreement_id, e.start_date AS day
+              FROM {engagement} e
+             WHERE e.agreement_id IS NOT NULL AND e.status <> '{cancelled}' {only_linked}
+            UNION ALL
+            SELECT ac.agreement_id, e.start_date
+              FROM {agreement_cities} ac
+              JOIN {agreement} a2 ON a2.id = ac.agreement_id
+              JOIN {engagement_cities} ec ON ec.city_id = ac.city_id
+              JOIN {engagement} e ON e.id = ec.engagement_id AND e.city_id = a2.city_id
+             WHERE e.status <> '{cancelled}' {only_shared}
+        )"""  # noqa: S608
+
+
 def raise_last_activity(engagement_ids: Iterable[int]) -> int:
     """After these engagements were created: raise `last_activity_on` of the agreements they
     touch to their latest start date; returns how many changed. A new engagement can only add
@@ -81,28 +105,10 @@ def raise_last_activity(engagement_ids: Iterable[int]) -> int:
     ids = sorted(set(engagement_ids))
     if not ids:
         return 0
-    quote = connection.ops.quote_name
-    agreement, engagement = _table(Agreement), _table(Engagement)
-    agreement_cities = _table(Agreement.counterpart_cities.through)
-    engagement_cities = _table(Engagement.counterpart_cities.through)
-    only_linked, linked_params = _id_filter("e.id", ids)
-    only_shared, shared_params = _id_filter("e.id", ids)
-    cancelled = Engagement.Status.CANCELLED.value
-    last = quote("last_activity_on")
-    # Table names come from the models' metadata; values are parameters (or the status constant).
+    agreement, last = _table(Agreement), connection.ops.quote_name("last_activity_on")
+    only_new, params = _id_filter("e.id", ids)
     sql = f"""
-        WITH activity AS (
-            SELECT e.agreement_id AS agreement_id, e.start_date AS day
-              FROM {engagement} e
-             WHERE e.agreement_id IS NOT NULL AND e.status <> '{cancelled}' {only_linked}
-            UNION ALL
-            SELECT ac.agreement_id, e.start_date
-              FROM {engagement} e
-              JOIN {engagement_cities} ec ON ec.engagement_id = e.id
-              JOIN {agreement_cities} ac ON ac.city_id = ec.city_id
-              JOIN {agreement} a2 ON a2.id = ac.agreement_id AND a2.city_id = e.city_id
-             WHERE e.status <> '{cancelled}' {only_shared}
-        ),
+        WITH {_activity(only_new, only_new)},
         latest AS (SELECT agreement_id, MAX(day) AS day FROM activity GROUP BY agreement_id)
         UPDATE {agreement} SET {last} = latest.day
           FROM latest
@@ -110,7 +116,7 @@ def raise_last_activity(engagement_ids: Iterable[int]) -> int:
            AND ({agreement}.{last} IS NULL OR {agreement}.{last} < latest.day)
     """  # noqa: S608
     with write_path(), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [*linked_params, *shared_params])
+        cursor.execute(sql, params * 2)
         return cursor.rowcount
 
 
@@ -122,42 +128,18 @@ def refresh_last_activity(agreement_ids: Iterable[int] | None = None) -> int:
     if ids == []:
         return 0
     quote = connection.ops.quote_name
-    agreement, engagement = _table(Agreement), _table(Engagement)
-    agreement_cities = _table(Agreement.counterpart_cities.through)
-    engagement_cities = _table(Engagement.counterpart_cities.through)
-    postgres = connection.vendor == "postgresql"
+    agreement = _table(Agreement)
     params: list = []
     only_linked = only_shared = only_target = ""
     if ids is not None:
-        if postgres:
-            only_linked, only_shared, only_target = (
-                "AND e.agreement_id = ANY(%s)",
-                "AND ac.agreement_id = ANY(%s)",
-                "AND a.id = ANY(%s)",
-            )
-            params = [ids, ids, ids]
-        else:
-            marks = ", ".join(["%s"] * len(ids))
-            only_linked = f"AND e.agreement_id IN ({marks})"
-            only_shared = f"AND ac.agreement_id IN ({marks})"
-            only_target = f"AND a.id IN ({marks})"
-            params = ids * 3
-    distinct = "IS DISTINCT FROM" if postgres else "IS NOT"
-    cancelled = Engagement.Status.CANCELLED.value
-    # Table names come from the models' metadata; values are parameters (or the status constant).
+        only_linked, linked = _id_filter("e.agreement_id", ids)
+        only_shared, shared = _id_filter("ac.agreement_id", ids)
+        only_target, target = _id_filter("a.id", ids)
+        params = [*linked, *shared, *target]
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    # Table names come from the models' metadata; values are parameters.
     sql = f"""
-        WITH activity AS (
-            SELECT e.agreement_id AS agreement_id, e.start_date AS day
-              FROM {engagement} e
-             WHERE e.agreement_id IS NOT NULL AND e.status <> '{cancelled}' {only_linked}
-            UNION ALL
-            SELECT ac.agreement_id, e.start_date
-              FROM {agreement_cities} ac
-              JOIN {agreement} a2 ON a2.id = ac.agreement_id
-              JOIN {engagement_cities} ec ON ec.city_id = ac.city_id
-              JOIN {engagement} e ON e.id = ec.engagement_id AND e.city_id = a2.city_id
-             WHERE e.status <> '{cancelled}' {only_shared}
-        ),
+        WITH {_activity(only_linked, only_shared)},
         latest AS (
             SELECT a.id AS agreement_id, MAX(activity.day) AS day
               FROM {agreement} a LEFT JOIN activity ON activity.agreement_id = a.id
