@@ -30,6 +30,7 @@ from utilities.csv import (
     label_cell,
     text_cell,
 )
+from utilities.expressions import ByteOrder
 
 from .models import Agreement, Engagement, Participant
 
@@ -64,6 +65,8 @@ API_RELATIONS = {
     "counterpart_countries": "iso2",
     "topics": "slug",
 }
+# Keys listed in their own order rather than the related model's.
+NATURAL_KEYS = {"iso2", "slug"}
 # The list pages' to-many columns: what each shows of the related record.
 PAGE_RELATIONS = {
     "counterpart_cities": "label",
@@ -90,12 +93,16 @@ def city_label(prefix: str):
 
 def _relation(model, name: str, key: str) -> Joined:
     """Relation `name` of the record: `key` of each related record, in the related model's
-    order (then by id, as the list's fast path orders them)."""
+    order (then by id, as the list's fast path orders them); natural keys in their own byte order,
+    as the API and the pages list them (`utilities.serializers.KeyListField`)."""
     field = model._meta.get_field(name)
     through, target = field.remote_field.through, field.m2m_reverse_field_name()
     related = field.related_model
-    ordering = [_prefixed(target, column) for column in related._meta.ordering] + [f"{target}_id"]
-    order_by = [F(column[1:]).desc() if column.startswith("-") else F(column).asc() for column in ordering]
+    if key in NATURAL_KEYS:
+        order_by = [ByteOrder(F(f"{target}__{key}")).asc()]
+    else:
+        ordering = [_prefixed(target, column) for column in related._meta.ordering] + [f"{target}_id"]
+        order_by = [F(column[1:]).desc() if column.startswith("-") else F(column).asc() for column in ordering]
     if key == "pk":
         value = text_cell(F(f"{target}_id"))
     elif key == "label":

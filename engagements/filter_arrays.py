@@ -14,6 +14,8 @@ from django.db.models import BooleanField, Expression, QuerySet
 TOPIC_SLUGS = "topic_slugs"
 COUNTRY_CODES = "counterpart_country_codes"
 OPERATORS = {"overlaps": "&&", "contains": "@>"}
+# Each array and the relation whose keys it holds: (relation, key).
+ARRAY_OF_RELATION = {("topics", "slug"): TOPIC_SLUGS, ("counterpart_countries", "iso2"): COUNTRY_CODES}
 
 
 def arrays_available(queryset) -> bool:

@@ -87,7 +87,9 @@ class IdListField(serializers.ListField):
 
 @extend_schema_field({"type": "array", "items": {"type": "string"}})
 class KeyListField(serializers.ListField):
-    """A to-many relation read and written as natural keys (country iso2, topic slug)."""
+    """A to-many relation read and written as natural keys (country iso2, topic slug), listed in
+    the keys' own order (code point order, which for these ASCII keys is byte order: the order
+    PostgreSQL keeps them in on each record, `engagements/filter_arrays.py`)."""
 
     def __init__(self, *, key: str, key_max_length: int = 80, **kwargs):
         self.key = key
@@ -97,7 +99,7 @@ class KeyListField(serializers.ListField):
         super().__init__(**kwargs)
 
     def to_representation(self, value):
-        return [getattr(obj, self.key) for obj in value.all()]
+        return sorted(getattr(obj, self.key) for obj in value.all())
 
 
 @extend_schema_field(OpenApiTypes.STR)

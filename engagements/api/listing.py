@@ -20,6 +20,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
@@ -27,6 +28,7 @@ from rest_framework.settings import api_settings
 from accounts.policy import may_see, reads_people
 from cities.models import City
 from engagements.models import Engagement, Participant
+from utilities.expressions import ByteOrder
 
 from .serializers import FLAG_COLUMNS, FLAG_ORDERING, flag_item
 
@@ -65,7 +67,8 @@ DISPLAYS = {
     "visibility_display": ("visibility", dict(Engagement.visibility.field.choices)),
     "review_status_display": ("review_status", dict(Engagement.ReviewStatus.choices)),
 }
-# Each to-many field: the related model's column the API shows, in the related model's order.
+# Each to-many field: the related model's column the API shows (`pk`: listed in the related
+# model's order; a natural key: in the keys' own).
 RELATIONS = {
     "counterpart_cities": "pk",
     "counterpart_organizations": "pk",
@@ -316,14 +319,17 @@ def _related_sql(vendor: str, name: str, count: int | None) -> str:
 
 
 def _relation_rows(name: str, key: str, engagement_ids: list[int]):
-    """(engagement id, `key` of the related record) pairs, in the related model's order."""
+    """(engagement id, `key` of the related record) pairs: ids in the related model's order,
+    natural keys in their own (as `KeyListField` lists them)."""
     field = Engagement._meta.get_field(name)
     through, target = field.remote_field.through, field.m2m_reverse_field_name()
-    ordering = [_prefixed(target, column) for column in field.related_model._meta.ordering]
-    # The related model's primary key is on the through row already: no join to read it.
-    column = f"{target}_id" if key in ("pk", field.related_model._meta.pk.name) else f"{target}__{key}"
     rows = through.objects.filter(engagement_id__in=engagement_ids)
-    return rows.order_by(*ordering, f"{target}_id").values_list("engagement_id", column)
+    if key == "pk":
+        ordering = [_prefixed(target, column) for column in field.related_model._meta.ordering]
+        return rows.order_by(*ordering, f"{target}_id").values_list("engagement_id", f"{target}_id")
+    # A key that is the related model's primary key is on the through row already: no join.
+    column = f"{target}_id" if key == field.related_model._meta.pk.name else f"{target}__{key}"
+    return rows.order_by(ByteOrder(F(column))).values_list("engagement_id", column)
 
 
 def _participant_rows(engagement_ids: list[int]):

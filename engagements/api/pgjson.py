@@ -15,10 +15,6 @@ compiled into the statement, participants only for readers of people's data (`re
 On other databases (SQLite: `make run`) the serializer writes the page.
 """
 
-import functools
-import re
-
-import psycopg
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import DecimalField, ForeignKey
@@ -28,7 +24,9 @@ from rest_framework.relations import PrimaryKeyRelatedField
 from rest_framework.renderers import JSONRenderer
 
 from accounts.policy import reads_people, visible_q
+from engagements.filter_arrays import ARRAY_OF_RELATION
 from engagements.models import Agreement, Engagement
+from utilities.prepared import fetch_prepared
 from utilities.serializers import IdListField, KeyListField
 
 from .serializers import ComplianceFlagsField, ParticipantSerializer
@@ -71,55 +69,10 @@ def render_page(ids, serializer_class, user, expand, *, using: str) -> bytes:
     else:
         params["today"] = timezone.localdate()
     sql = _statement(serializer_class, tuple(expand), reads_people(user), visible)
-    statement, names = _numbered(sql)
-    connection = connections[using]
-    connection.ensure_connection()
-    # Planning this statement costs the database more than running it does; prepared, it is
-    # planned once per connection and shape, then only run. So it goes through a cursor that
-    # binds its parameters on the server and prepares what it runs (`_PreparingCursor`),
-    # wrapped as Django wraps its own (query log, execute wrappers).
-    raw = _PreparingCursor(connection.connection)
-    raw.logged = connection.queries_logged
-    wrap = connection.make_debug_cursor if raw.logged else connection.make_cursor
-    with wrap(raw) as cursor:
-        cursor.execute(statement, [params[name] for name in names])
-        (content,) = cursor.fetchone()
+    # Planning this statement costs the database more than running it does: prepared, it is
+    # planned once per connection and shape, then only run.
+    ((content,),) = fetch_prepared(connections[using], sql, params)
     return content.encode()
-
-
-_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
-
-
-@functools.lru_cache(maxsize=256)
-def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
-    """`sql` with PostgreSQL's own placeholders (`$1`, ...) for its named ones, and the names in
-    their order: worked out once per statement, where psycopg would parse the text per request."""
-    names: list[str] = []
-
-    def number(match):
-        if match[0] == "%%":
-            return "%"
-        if match[1] not in names:
-            names.append(match[1])
-        return f"${names.index(match[1]) + 1}"
-
-    return _PLACEHOLDER.sub(number, sql), tuple(names)
-
-
-class _PreparingCursor(psycopg.RawCursor):
-    """A cursor taking `$n` placeholders that binds on the server and prepares every statement
-    it runs: psycopg keeps them per connection (the 100 most recent), by text and types."""
-
-    logged = False
-
-    def execute(self, query, params=None, *, prepare=None, binary=None):
-        super().execute(query, params, prepare=True, binary=binary)
-        if self.logged:
-            # Django's query log reads the statement from `_query`, which psycopg's
-            # server-binding path does not keep. Written only for the log: encoding the
-            # parameters again was a twentieth of the Python a page took.
-            self._query = self._convert_query(query, params)
-        return self
 
 
 def _named(sql: str, prefix: str) -> str:
@@ -262,9 +215,17 @@ class _Builder:
         through = relation.remote_field.through._meta
         target = relation.related_model._meta
         other = f'x."{relation.m2m_reverse_name()}"'
-        value = other if isinstance(field, IdListField) else f'k."{target.get_field(field.key).column}"'
+        if isinstance(field, IdListField):
+            value, order = other, _ordering(target, "k")
+        else:
+            array = ARRAY_OF_RELATION.get((name, field.key))
+            if array is not None:
+                # The record carries these keys already, sorted as the field lists them: no join.
+                return f'to_json(r."{array}")'
+            value = f'k."{target.get_field(field.key).column}"'
+            order = f'{value} COLLATE "C"'
         source = f'"{through.db_table}" AS x JOIN "{target.db_table}" AS k ON k."{target.pk.column}" = {other}'
-        return self.grouped(name, value, _ordering(target, "k"), source, f'x."{relation.m2m_column_name()}"')
+        return self.grouped(name, value, order, source, f'x."{relation.m2m_column_name()}"')
 
     def expanded(self, name: str) -> str:
         nested = self.model_serializer_class(name)

@@ -262,7 +262,7 @@ def test_the_cells_are_those_a_reader_expects(cast, hostile, monkeypatch):
     assert row["title"] == "'+1+1"
     # Counterpart side first, then home, each by id; a participant without a name by title.
     assert row["participants"] == "'=Kenji Sato; -Untitled guest; Ana Ruiz"
-    assert row["counterpart_countries"] == "BR; DE; JP; CH"  # by country name: Switzerland last
+    assert row["counterpart_countries"] == "BR; CH; DE; JP"  # by code: by name, Switzerland would be last
     assert row["federal_coordination_requested"] == "true"
     assert row["end_date"] == ""
     first = dict(zip(header, next(row for row in rows if row[0] == str(hostile["engagements"][0].pk)), strict=True))

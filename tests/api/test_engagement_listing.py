@@ -95,20 +95,17 @@ def test_agreements_the_caller_may_not_see_leave_no_trace(cast, records):
     assert "Sister cities" not in {row["agreement_title"] for row in of_staff_b}
 
 
-def test_related_keys_come_in_the_related_models_order(cast, records, foreign_city):
-    """Topics and countries by name, cities by population, participants counterpart side first."""
+def test_related_ids_come_in_the_related_models_order_and_keys_in_their_own(cast, records, foreign_city):
+    """Cities by population, participants counterpart side first; topics and countries, listed by
+    their keys, in the keys' order."""
     row = next(
         row
         for row in client_for(cast["liaison"]).get(LIST, {"page_size": 500}).json()["results"]
         if row["topics"] and len(row["named_countries"]) == 2
     )
-    assert row["topics"] == ["climate", "trade-investment"]  # by topic name
-    assert row["counterpart_countries"] == [
-        "BR",
-        "DE",
-        "JP",
-        "CH",
-    ]  # by country name: Brazil, Germany, Japan, Switzerland
+    assert row["topics"] == ["climate", "trade-investment"]
+    # By code; by name (Brazil, Germany, Japan, Switzerland) CH would come last.
+    assert row["counterpart_countries"] == ["BR", "CH", "DE", "JP"]
     assert row["named_countries"] == ["BR", "CH"]
     assert row["counterpart_cities"] == [foreign_city.id, records[1].counterpart_cities.get(name="Aachen").id]
     assert [person["name"] for person in row["participants"]] == ["Kenji Sato", "Ana Ruiz", "Bea Kim"]

@@ -18,11 +18,13 @@ from compliance.models import ComplianceFlag, ComplianceRule
 from engagements.api import pgjson
 from engagements.api.serializers import AgreementSerializer, EngagementSerializer
 from engagements.api.views import AgreementViewSet, EngagementViewSet
+from engagements.filter_arrays import ARRAY_OF_RELATION
 from engagements.models import Agreement, Engagement
 from engagements.services import BulkItem, save_in_bulk
 from engagements.write_path import write_path
 from tests import factories
 from utilities.api import ApiViewSet
+from utilities.prepared import numbered
 
 pytestmark = pytest.mark.postgres
 
@@ -217,9 +219,9 @@ def test_the_page_statement_is_planned_once_per_connection_and_shape(cast, recor
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("text", ["O'Brien", "100% done", "%(page)s", "%%", "back\\slash", "Ünïcode ✓"])
+@pytest.mark.parametrize("text", ["O'Brien", "100% done", "%(page)s", "%s", "%%", "back\\slash", "Ünïcode ✓"])
 def test_a_label_written_into_the_statement_reads_back_as_itself(text):
-    statement, names = pgjson._numbered(f"SELECT {pgjson._Builder.literal(text)}")
+    statement, names = numbered(f"SELECT {pgjson._Builder.literal(text)}")
     assert names == ()
     with connection.cursor() as cursor:
         cursor.execute(statement)
@@ -250,12 +252,20 @@ def test_each_relation_is_read_once_for_the_whole_page(records, serializer_class
     for node, under_subplan in plan_nodes(plan["Plan"]):
         if "Relation Name" in node:
             read[node["Relation Name"]] = read.get(node["Relation Name"], False) or under_subplan
-    tables = [field.remote_field.through._meta.db_table for field in model._meta.local_many_to_many]
+    carried = {relation for relation, _ in ARRAY_OF_RELATION}
+    tables = [
+        field.remote_field.through._meta.db_table
+        for field in model._meta.local_many_to_many
+        if field.name not in carried
+    ]
     tables.append(ComplianceFlag._meta.db_table)
     if model is Engagement:
         tables.append(model.participants.rel.related_model._meta.db_table)
     # Read by the statement, and never by a subplan run per record.
     assert {table: read.get(table) for table in tables} == dict.fromkeys(tables, False)
+    # The keys each record carries in its arrays are not read from their relations at all.
+    through = {getattr(model, relation).through._meta.db_table for relation in carried}
+    assert not through & set(read)
 
 
 def test_a_browsable_or_csv_request_is_not_written_by_the_database(cast, records, monkeypatch):
