@@ -93,7 +93,7 @@ def _insert_flags(rule: ComplianceRule, model, records: QuerySet, today: dt.date
 
 def _history(ids: list[int], *, created: bool) -> None:
     if ids:
-        flags = list(ComplianceFlag.objects.filter(pk__in=ids))
+        flags = list(ComplianceFlag.objects.filter(pk__any_of=ids))
         ComplianceFlag.history.bulk_history_create(flags, update=not created)
 
 
@@ -114,8 +114,8 @@ def evaluate(
             records = flagged_records(rule, model, today)
             flags = ComplianceFlag.objects.filter(rule=rule, **{f"{field}__isnull": False})
             if ids is not None:
-                records = records.filter(pk__in=ids)
-                flags = flags.filter(**{f"{field}_id__in": ids})
+                records = records.filter(pk__any_of=ids)
+                flags = flags.filter(**{f"{field}_id__any_of": ids})
             still = records.values("pk")
             open_flags = flags.filter(status=FlagStatus.OPEN)
             if not records.query.is_empty():

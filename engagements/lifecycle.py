@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 from django.db.models import Q
 
-from utilities.sqlbulk import among
-
 from .models import Agreement, Engagement
 from .write_path import write_path
 
@@ -42,11 +40,11 @@ def agreements_touched_by(engagement_ids: Iterable[int]) -> list[int]:
     ids = sorted(set(engagement_ids))
     if not ids:
         return []
-    linked = among(Engagement.objects.filter(agreement__isnull=False), "id", ids).values_list("agreement_id", flat=True)
+    linked = Engagement.objects.filter(agreement__isnull=False, id__any_of=ids).values_list("agreement_id", flat=True)
     # (home city, counterpart city) pairs the engagements met, then the agreements of those home
     # cities with those counterparts: two statements for a chunk of ten thousand engagements.
     pairs = set(
-        among(Engagement.counterpart_cities.through.objects.all(), "engagement_id", ids).values_list(
+        Engagement.counterpart_cities.through.objects.filter(engagement_id__any_of=ids).values_list(
             "engagement__city_id", "city_id"
         )
     )

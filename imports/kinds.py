@@ -29,7 +29,6 @@ from cities.services import save_city, save_membership, save_organization
 from cities.text import fold
 from engagements.models import Agreement, Engagement, Visibility
 from engagements.services import BulkItem, save_in_bulk
-from utilities.sqlbulk import among
 
 from .rows import ImportContext, RowReader
 
@@ -316,20 +315,18 @@ class CityRecordKind(Kind):
             (by_external if candidate.key[2] == "external_id" else by_natural)[index] = candidate
         found: dict[int, list] = {}
         if by_external:
-            records = among(
-                self.model.objects.filter(city_id__in={c.data["city"].pk for c in by_external.values()}),
-                "external_id",
-                {c.data["external_id"] for c in by_external.values()},
+            records = self.model.objects.filter(
+                city_id__in={c.data["city"].pk for c in by_external.values()},
+                external_id__any_of={c.data["external_id"] for c in by_external.values()},
             )
             index_of = {(r.city_id, r.external_id): r for r in records}
             for index, candidate in by_external.items():
                 record = index_of.get((candidate.data["city"].pk, candidate.data["external_id"]))
                 found[index] = [record] if record else []
         if by_natural:
-            records = among(
-                self.model.objects.filter(city_id__in={c.data["city"].pk for c in by_natural.values()}),
-                "title",
-                {c.data["title"] for c in by_natural.values()},
+            records = self.model.objects.filter(
+                city_id__in={c.data["city"].pk for c in by_natural.values()},
+                title__any_of={c.data["title"] for c in by_natural.values()},
             ).order_by("pk")
             index_of: dict[tuple, list] = {}
             for record in records:

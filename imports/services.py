@@ -33,7 +33,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.policy import home_city_ids, is_admin
-from utilities.sqlbulk import among, insert_values, refresh_statistics
+from utilities.sqlbulk import insert_values, refresh_statistics
 
 from .kinds import CREATED, KINDS, UNCHANGED, UPDATED, Candidate, Kind
 from .models import ImportJob, ImportRowError, ImportSeenKey
@@ -343,7 +343,7 @@ def process_rows(job: ImportJob, rows: list[SourceRow] | Parsed, kind: Kind, con
     first_row: dict[int, int] = {}
     for candidate in candidates:
         first_row.setdefault(candidate.digest, candidate.row)
-    seen = among(ImportSeenKey.objects.filter(job_id=job.pk), "digest", first_row)
+    seen = ImportSeenKey.objects.filter(job_id=job.pk, digest__any_of=first_row)
     earlier = dict(seen.values_list("digest", "row"))
     fresh = []
     for candidate in candidates:

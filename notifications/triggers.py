@@ -10,7 +10,6 @@ from accounts.models import Role, User
 from accounts.policy import Action, can, preload_access
 from cities.models import WatchedCountry
 from engagements.models import Agreement, Engagement, Review
-from utilities.sqlbulk import among
 
 from .delivery import create_notifications
 from .models import Kind, Notification
@@ -52,7 +51,7 @@ def needing_liaison_attention(engagement_ids: Iterable[int]) -> list[int]:
     """Which of these engagements request federal coordination or have a watch-list counterpart:
     the one-query test made before any alert job is enqueued."""
     attention = Q(federal_coordination_requested=True) | Q(counterpart_countries__watch__isnull=False)
-    engagements = among(Engagement.objects.filter(attention), "id", list(engagement_ids))
+    engagements = Engagement.objects.filter(attention, id__any_of=engagement_ids)
     return sorted(set(engagements.values_list("pk", flat=True)))
 
 
@@ -130,7 +129,7 @@ def notify_review(review_id: int) -> list[int]:
 
 def agreements_needing_liaison_attention(agreement_ids: Iterable[int]) -> list[int]:
     """Which of these agreements have a watch-list counterpart country (one query)."""
-    agreements = among(Agreement.objects.filter(counterpart_countries__watch__isnull=False), "id", list(agreement_ids))
+    agreements = Agreement.objects.filter(counterpart_countries__watch__isnull=False, id__any_of=agreement_ids)
     return sorted(set(agreements.values_list("pk", flat=True)))
 
 

@@ -1,36 +1,10 @@
 """Set-wise SQL for writes too large to make one ORM call per row.
 
-On PostgreSQL these take arrays as one parameter and write with COPY; elsewhere they fall back to
-the ORM, so the same code runs on the embedded SQLite default.
+On PostgreSQL these write with COPY; elsewhere they fall back to the ORM, so the same code runs on
+the embedded SQLite default. (Reads of thousands of ids: the `any_of` lookup, `utilities.expressions`.)
 """
 
-from typing import Any
-
 from django.db import connection
-from django.db.models import BooleanField
-from django.db.models.expressions import RawSQL
-
-
-def among(queryset, name: str, values) -> Any:
-    """`queryset.filter(<name>__in=values)`; on PostgreSQL with the values as one array parameter:
-    Django compiles a list of thousands of values slower than the database runs the query."""
-    values = list(values)
-    if connection.vendor != "postgresql":
-        return queryset.filter(**{f"{name}__in": values})
-    field = queryset.model._meta.get_field(name)
-    column = f"{connection.ops.quote_name(queryset.model._meta.db_table)}.{connection.ops.quote_name(field.column)}"
-    array_type = {
-        "BigAutoField": "bigint[]",
-        "BigIntegerField": "bigint[]",
-        "AutoField": "integer[]",
-        "IntegerField": "integer[]",
-        "ForeignKey": "bigint[]",
-    }.get(field.get_internal_type(), "text[]")
-    # The column and type come from the model, never from input; the values are a parameter.
-    # `= ANY(array)` is an index condition, whatever the statistics say; `IN (SELECT unnest(...))`
-    # became a nested loop over every earlier row once the table was analysed near empty.
-    matches = RawSQL(f"{column} = ANY(%s::{array_type})", (values,), output_field=BooleanField())  # noqa: S611
-    return queryset.filter(matches)
 
 
 def insert_rows(model, instances: list, *, extra: dict[str, list] | None = None) -> None:

@@ -16,7 +16,7 @@ from imports import services
 from imports.models import ImportJob, ImportSeenKey
 from imports.services import create_job, resume_stalled_jobs, run_job
 from tests import factories
-from utilities.sqlbulk import among, insert_values
+from utilities.sqlbulk import insert_values
 
 from .helpers import errors_of
 
@@ -227,11 +227,11 @@ def test_an_imported_history_entry_is_the_one_the_service_writes(world):
     )
 
 
-def test_among_finds_what_a_plain_in_lookup_finds(world):
+def test_any_of_finds_what_a_plain_in_lookup_finds(world):
     owner = world["staff_a"]
     _run(owner, _first_file())
     wanted = ["E-1", "E-5", "E-404", "E-11"]
-    assert sorted(among(Engagement.objects.all(), "external_id", wanted).values_list("pk", flat=True)) == sorted(
+    assert sorted(Engagement.objects.filter(external_id__any_of=wanted).values_list("pk", flat=True)) == sorted(
         Engagement.objects.filter(external_id__in=wanted).values_list("pk", flat=True)
     )
     job = _run(owner, HEADER)
@@ -239,7 +239,7 @@ def test_among_finds_what_a_plain_in_lookup_finds(world):
     insert_values(
         ImportSeenKey, ["job_id", "digest", "row"], [(job.pk, d, n) for n, d in enumerate(digests)], returning=False
     )
-    found = among(ImportSeenKey.objects.filter(job=job), "digest", [digests[0], digests[3], 42])
+    found = ImportSeenKey.objects.filter(job=job, digest__any_of=[digests[0], digests[3], 42])
     assert sorted(found.values_list("digest", "row")) == [(digests[0], 0), (digests[3], 3)]
     assert ImportSeenKey.objects.filter(job=job).count() == 4
 
