@@ -128,10 +128,11 @@ else:
     # A new connection per request costs 3-6x throughput; keep them and check them.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Django's own cursors bind on the client and never prepare. The API's database-written
-    # pages run one statement through a server-binding cursor that asks to prepare it
-    # (engagements/api/pgjson.py); this lets psycopg do so. Behind a pooler that cannot keep
-    # prepared statements (PgBouncer before 1.21 in transaction mode), set it to 0.
+    # Django's own cursors bind on the client and never prepare. The statements every API
+    # request runs (the token's read, a list's total, the database-written page) go through a
+    # server-binding cursor that asks to prepare them (utilities/prepared.py); this lets psycopg
+    # do so. Behind a pooler that cannot keep prepared statements (PgBouncer before 1.21 in
+    # transaction mode), set it to 0.
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
         DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

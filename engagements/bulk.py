@@ -84,8 +84,11 @@ class _Writer:
         self.policy_actor = actor
         self.remembered = remembered
         self._blank = model(created_by=self.actor, version=1)
-        # A copy shares its attributes' values: only a record whose defaults are all immutable.
-        self._copy_blank = not any(isinstance(value, list | dict | set) for value in vars(self._blank).values())
+        # A copy shares its attributes' values: only for a model whose defaults are plain values,
+        # none made anew per record (a callable: a uuid, the time) or changed in place (a list).
+        self._copy_blank = not any(
+            field.has_default() and callable(field.default) for field in model._meta.concrete_fields
+        ) and not any(isinstance(value, list | dict | set) for value in vars(self._blank).values())
 
     def _new_record(self):
         """A new record with the model's defaults, by the actor: a copy of one made once per call,

@@ -5,7 +5,7 @@ the policy's `visible_to`, the shared FilterSet and the list's ordering, one que
 queryset's SELECT list is replaced by one SQL expression per CSV column that gives the cell the
 Python path writes (`utilities.csv.cell` of the serializer's value, or of the page's row): text
 through the SQL formula guard, dates and timestamps in ISO 8601, booleans as `true`/`false`,
-to-many relations joined with `; ` in the related model's order (each aggregated once over all
+to-many relations joined with `; ` in the related model's order, natural keys in their own (each aggregated once over all
 the exported records, `utilities.csv.Joined`), a linked agreement only when the reader may see it
 (the policy's `visible_q`), participants only for those who read people.
 The database then writes every row itself, so a million rows stream at the database's speed in

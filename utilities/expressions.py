@@ -1,5 +1,7 @@
 """Query expressions the ORM lacks."""
 
+import re
+
 from django.db.models import Func, Lookup
 from django.db.models.lookups import In
 
@@ -16,24 +18,36 @@ class ByteOrder(Func):
 
 
 class AnyOf(Lookup):
-    """`field__any_of=values`: `field IN (values)`, written on PostgreSQL as `= ANY(array)` with
-    the values as one parameter. Django compiles a list of thousands of values (an imported
+    """`field__any_of=values`: what `field__in=values` keeps, written on PostgreSQL as `= ANY(array)`
+    with the values as one parameter. Django compiles a list of thousands of values (an imported
     chunk's ids) value by value, psycopg writes each into the statement and PostgreSQL parses
     them again: slower than running the query. The column is Django's own, so the lookup holds
-    inside subqueries whatever their aliases."""
+    inside subqueries whatever their aliases. A subquery, or a column with no plain type of its
+    own (a reverse relation), is left to `in`."""
 
     lookup_name = "any_of"
     prepare_rhs = False
 
     def get_prep_lookup(self):
-        return list(self.rhs)
+        if hasattr(self.rhs, "resolve_expression"):
+            return self.rhs
+        # As `in` does: None matches nothing, and a value the field refuses fails here.
+        prepare = getattr(self.lhs.output_field, "get_prep_value", None)
+        return [value if prepare is None else prepare(value) for value in self.rhs if value is not None]
 
     def as_sql(self, compiler, connection):
         return In(self.lhs, self.rhs).as_sql(compiler, connection)
 
     def as_postgresql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
         field = self.lhs.output_field
-        values = [field.get_db_prep_value(value, connection, prepared=False) for value in self.rhs]
-        # The element type is the column's own (from the model): bigint, varchar(2), ...
-        return f"{lhs} = ANY(%s::{field.db_type(connection)}[])", [*lhs_params, values]
+        if hasattr(self.rhs, "resolve_expression") or not hasattr(field, "get_db_prep_value"):
+            return self.as_sql(compiler, connection)
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = [field.get_db_prep_value(value, connection, prepared=True) for value in self.rhs]
+        # The column's type without its length or precision: a cast to varchar(2) or numeric(5, 2)
+        # would cut or round the values, and "DEU" would match "DE".
+        element = _SIZE.sub("", field.db_type(connection))
+        return f"{lhs} = ANY(%s::{element}[])", [*lhs_params, values]
+
+
+_SIZE = re.compile(r"\s*\([^)]*\)")

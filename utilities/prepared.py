@@ -56,15 +56,19 @@ class _PreparingCursor(psycopg.RawCursor):
 def fetch_prepared(connection, sql: str, params=()) -> list[tuple]:
     """The rows of `sql` (Django's placeholders; `params` a sequence, or a mapping for named
     ones), prepared on PostgreSQL, through a cursor Django wraps as its own (query log, execute
-    wrappers, its errors), after the connection's health check as for any first query."""
+    wrappers, its errors), after the connection's health check as for any first query. Nothing
+    is prepared where the connection does not allow it (`DATABASE_PREPARED_STATEMENTS=0`)."""
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
     statement, keys = numbered(sql)
+    # What `connection.cursor()` does before a statement, for a cursor of another class.
+    connection.validate_thread_sharing()
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    raw = _PreparingCursor(connection.connection)
+    with connection.wrap_database_errors:
+        raw = _PreparingCursor(connection.connection)
     raw.logged = connection.queries_logged
     wrap = connection.make_debug_cursor if raw.logged else connection.make_cursor
     with wrap(raw) as cursor:

@@ -31,9 +31,7 @@ def test_inside_a_subquery_and_on_a_relation(engagements):
     chosen = Engagement.objects.filter(pk__any_of=[engagements[1].pk, engagements[3].pk]).values("city_id")
     cities = [engagements[1].city_id, engagements[3].city_id]
     assert ids(Engagement.objects.filter(city_id__in=chosen)) == ids(Engagement.objects.filter(city_id__in=cities))
-    assert ids(Engagement.objects.exclude(pk__in=chosen.values("pk"))) == sorted(
-        [engagements[0].pk, engagements[2].pk]
-    )
+    assert ids(Engagement.objects.exclude(pk__in=chosen.values("pk"))) == sorted([engagements[0].pk, engagements[2].pk])
     assert ids(Engagement.objects.filter(city__any_of=cities)) == ids(Engagement.objects.filter(city__in=cities))
 
 
@@ -45,6 +43,22 @@ def test_text_keys_and_no_values(engagements):
         "FR",
     ]
     assert list(Engagement.objects.filter(pk__any_of=[])) == []
+
+
+def test_a_longer_value_is_not_cut_to_the_columns_length(engagements):
+    Country.objects.get_or_create(iso2="DE", defaults={"iso3": "DEU", "name": "Germany"})
+    # Cast to the column's varchar(2), "DEU" would become "DE".
+    assert list(Country.objects.filter(iso2__any_of=["DEU"])) == []
+    long_title = engagements[0].title + "x" * 400
+    assert list(Engagement.objects.filter(title__any_of=[long_title])) == []
+
+
+def test_none_and_subqueries_as_in_takes_them(engagements):
+    first = engagements[0].pk
+    assert ids(Engagement.objects.filter(pk__any_of=[first, None])) == [first]
+    assert ids(Engagement.objects.exclude(pk__any_of=[first, None])) == ids(Engagement.objects.exclude(pk__in=[first]))
+    chosen = Engagement.objects.filter(pk__in=[engagements[1].pk, engagements[2].pk]).values("pk")
+    assert ids(Engagement.objects.filter(pk__any_of=chosen)) == sorted([engagements[1].pk, engagements[2].pk])
 
 
 @pytest.mark.postgres
