@@ -15,7 +15,6 @@ in the database, the chunk is redone record by record in savepoints, so one bad 
 and the others are written.
 """
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,19 +82,6 @@ class _Writer:
         self.actor = actor if getattr(actor, "is_authenticated", False) else None
         self.policy_actor = actor
         self.remembered = remembered
-        self._blank = model(created_by=self.actor, version=1)
-        # A copy shares its attributes' values: only for a model whose defaults are plain values,
-        # none made anew per record (a callable: a uuid, the time) or changed in place (a list).
-        self._copy_blank = not any(
-            field.has_default() and callable(field.default) for field in model._meta.concrete_fields
-        ) and not any(isinstance(value, list | dict | set) for value in vars(self._blank).values())
-
-    def _new_record(self):
-        """A new record with the model's defaults, by the actor: a copy of one made once per call,
-        where Django's constructor walks every field again (17 µs a record against 7 µs)."""
-        if self._copy_blank:
-            return copy.copy(self._blank)
-        return self.model(created_by=self.actor, version=1)
 
     def run(self, items: list[BulkItem], *, dry_run: bool) -> list[BulkOutcome]:
         existing = [item.record.pk for item in items if item.record is not None]
@@ -153,7 +139,7 @@ class _Writer:
         data, record = item.data, item.record
         creating = record is None
         if creating:
-            record = self._new_record()
+            record = self.model(created_by=self.actor, version=1)
             changed = set(data)
         else:
             if not can(self.policy_actor, Action.CHANGE, record):
