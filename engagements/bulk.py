@@ -3,7 +3,10 @@
 `services.save_agreement` and `services.save_engagement` write one record in some twenty queries;
 a million imported rows would take hours. `save_in_bulk` writes a chunk of thousands of records in
 a fixed number of queries: one per relation to read the current counterparts and topics, then
-COPY of the new records (`bulk_update` of changed ones), the relation rows and the history rows.
+COPY of the new records (`bulk_update` of changed ones) and the relation rows; the history rows
+are copied by the database from the rows just written (INSERT ... SELECT). It comes in two
+halves, `plan_in_bulk` (every check, no write) and `write_planned`, so an importer can check one
+chunk while the one before it is written.
 
 It keeps every rule of the single-record path, from the same functions (`services.check_rules`,
 `derived_country_codes`): the policy (may the actor create or change this record), the model's
@@ -20,12 +23,12 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.policy import Action, can
 from cities.models import City, Organization, Topic
-from utilities.sqlbulk import insert_rows, insert_values
+from utilities.sqlbulk import array_literal, insert_rows, insert_selected, insert_values
 
 from . import events
 from .filter_arrays import COUNTRY_CODES, TOPIC_SLUGS, arrays_available
@@ -72,8 +75,34 @@ def save_in_bulk(
     """Create or change the records `items` describe, as `actor`; one outcome per item, in order.
     A dry run checks everything and writes nothing. `remembered` carries field checks from one
     call to the next (an import passes the same dict for every chunk)."""
+    planned = plan_in_bulk(model, actor=actor, items=items, remembered=remembered)
+    return list(planned.outcomes) if dry_run else write_planned(planned)
+
+
+@dataclass(eq=False)
+class BulkPlan:
+    """Items checked by `plan_in_bulk` and not yet written: `outcomes` says what writing them
+    will do, one per item."""
+
+    writer: "_Writer"
+    outcomes: list[BulkOutcome]
+    plans: list[tuple[int, _Plan]]
+    # The filter arrays of the records it creates (`_Writer._filter_arrays`).
+    arrays: dict[str, list] | None
+
+
+def plan_in_bulk(model, *, actor, items: list[BulkItem], remembered: dict | None = None) -> BulkPlan:
+    """The checking half of `save_in_bulk`: every rule applied, nothing written. `write_planned`
+    writes the plan, in this transaction or a later one (another thread's, even); a caller
+    that lets time pass between the two first makes sure the records the items name are still
+    the ones planned with (`imports.services` compares their ids and versions)."""
+    return _Writer(model, actor, {} if remembered is None else remembered).plan(items)
+
+
+def write_planned(planned: BulkPlan) -> list[BulkOutcome]:
+    """Write what `plan_in_bulk` planned; the outcomes, one per item."""
     with write_path():
-        return _Writer(model, actor, {} if remembered is None else remembered).run(items, dry_run=dry_run)
+        return planned.writer.write(planned)
 
 
 class _Writer:
@@ -83,7 +112,7 @@ class _Writer:
         self.policy_actor = actor
         self.remembered = remembered
 
-    def run(self, items: list[BulkItem], *, dry_run: bool) -> list[BulkOutcome]:
+    def plan(self, items: list[BulkItem]) -> BulkPlan:
         existing = [item.record.pk for item in items if item.record is not None]
         current = self._current_relations(existing) if existing else {}
         outcomes: list[BulkOutcome] = []
@@ -95,17 +124,23 @@ class _Writer:
             else:
                 plans.append((index, planned))
                 outcomes.append(BulkOutcome(CREATED if planned.creating else UPDATED))
-        if plans and not dry_run:
-            try:
-                with transaction.atomic():
-                    self._write([plan for _, plan in plans])
-            except (IntegrityError, ValidationError) as error:
-                if len(plans) == 1:
-                    outcomes[plans[0][0]] = BulkOutcome(ERROR, _database_error(error))
-                else:
-                    # Find the culprit record by record; the others are written as planned.
-                    for index, plan in plans:
-                        outcomes[index] = self.run([self._fresh(plan.item)], dry_run=False)[0]
+        self._derive_countries([plan for _, plan in plans])
+        return BulkPlan(self, outcomes, plans, self._filter_arrays([plan for _, plan in plans if plan.creating]))
+
+    def write(self, planned: BulkPlan) -> list[BulkOutcome]:
+        outcomes, plans = list(planned.outcomes), planned.plans
+        if not plans:
+            return outcomes
+        try:
+            with transaction.atomic():
+                self._write([plan for _, plan in plans], planned.arrays)
+        except (IntegrityError, ValidationError) as error:
+            if len(plans) == 1:
+                outcomes[plans[0][0]] = BulkOutcome(ERROR, _database_error(error))
+            else:
+                # Find the culprit record by record; the others are written as planned.
+                for index, plan in plans:
+                    outcomes[index] = self.write(self.plan([self._fresh(plan.item)]))[0]
         return outcomes
 
     def _fresh(self, item: BulkItem) -> BulkItem:
@@ -225,14 +260,13 @@ class _Writer:
 
     # --- writing -------------------------------------------------------------------------------
 
-    def _write(self, plans: list[_Plan]) -> None:
+    def _write(self, plans: list[_Plan], arrays: dict[str, list] | None) -> None:
         now = timezone.now()
         creates = [plan.instance for plan in plans if plan.creating]
         updates = [plan for plan in plans if not plan.creating]
         for record in creates:
             record.created_at = record.updated_at = now
-        self._derive_countries(plans)
-        insert_rows(self.model, creates, extra=self._filter_arrays([plan for plan in plans if plan.creating]))
+        insert_rows(self.model, creates, extra=arrays)
         if updates:
             fields = {"version", "updated_at"}
             for plan in updates:
@@ -242,7 +276,6 @@ class _Writer:
             self.model.objects.bulk_update([plan.instance for plan in updates], sorted(fields))
 
         current = self._current_relations([plan.instance.pk for plan in updates]) if updates else {}
-        final: dict[str, dict[int, list[tuple[int, Any]]]] = {}
         for relation in [*RELATION_FIELDS, DERIVED]:
             through, source, target = self._through(relation)
             replace = [
@@ -259,15 +292,8 @@ class _Writer:
             if stale:
                 through.objects.filter(**{f"{source}_id__in": stale}).delete()
             rows = [(plan.instance.pk, target_id) for plan in replace for target_id in plan.relations[relation]]
-            ids = insert_values(through, [f"{source}_id", f"{target}_id"], rows)
-            per_record = final.setdefault(relation, {})
-            replaced = {id(plan) for plan in replace}
-            for plan in plans:
-                if id(plan) not in replaced:
-                    per_record[plan.instance.pk] = current[relation].get(plan.instance.pk, [])
-            for through_id, (record_id, target_id) in zip(ids, rows, strict=True):
-                per_record.setdefault(record_id, []).append((through_id, target_id))
-        self._write_history(plans, final, now)
+            insert_values(through, [f"{source}_id", f"{target}_id"], rows, returning=False)
+        self._write_history(plans, now)
         events.announce(
             self.model,
             created=[plan.instance.pk for plan in plans if plan.creating],
@@ -285,8 +311,8 @@ class _Writer:
         unknown = {pk for plan in plans for pk in plan.relations["topics"]} - set(slugs)
         slugs.update(Topic.objects.filter(pk__in=unknown).values_list("pk", "slug"))
         return {
-            TOPIC_SLUGS: [sorted({slugs[pk] for pk in plan.relations["topics"]}) for plan in plans],
-            COUNTRY_CODES: [sorted(set(plan.relations[DERIVED])) for plan in plans],
+            TOPIC_SLUGS: [array_literal(sorted({slugs[pk] for pk in plan.relations["topics"]})) for plan in plans],
+            COUNTRY_CODES: [array_literal(sorted(set(plan.relations[DERIVED]))) for plan in plans],
         }
 
     def _derive_countries(self, plans: list[_Plan]) -> None:
@@ -306,29 +332,39 @@ class _Writer:
                 of_organizations=[organizations[pk] for pk in plan.relations["counterpart_organizations"]],
             )
 
-    def _write_history(self, plans: list[_Plan], final, now) -> None:
+    def _write_history(self, plans: list[_Plan], now) -> None:
+        """One history entry per record, with its relations, copied by the database from the
+        rows just written rather than sent to it a second time."""
         historical = self.model.history.model
         tracked = [field.attname for field in historical.tracked_fields]
-        fixed = (now, self.actor.pk if self.actor else None, "")
-        rows = [
-            (*fixed, "+" if plan.creating else "~", *(getattr(plan.instance, name) for name in tracked))
-            for plan in plans
-        ]
-        history_ids = insert_values(
-            historical, ["history_date", "history_user_id", "history_change_reason", "history_type", *tracked], rows
-        )
+        fixed = {"history_date": now, "history_user_id": self.actor.pk if self.actor else None}
+        fixed["history_change_reason"] = ""
+        history_ids = []
+        for history_type, creating in (("+", True), ("~", False)):
+            records = [plan.instance.pk for plan in plans if plan.creating == creating]
+            if records:
+                written = self.model._base_manager.filter(pk__any_of=records).order_by().values_list(*tracked)
+                history_ids += insert_selected(
+                    historical, tracked, written, constants={**fixed, "history_type": history_type}
+                )
+        # The new entries as (history_id, id): each relation row of an entry's record is copied
+        # under the entry's history_id.
+        entries = historical._base_manager.filter(history_id__any_of=history_ids).order_by().values("history_id", "id")
+        entries_sql, params = entries.query.sql_with_params()
+        quote = connection.ops.quote_name
         for relation in RELATION_FIELDS:
-            history_field = next(f for f in historical._history_m2m_fields if f.name == relation)
-            m2m_model = apps.get_model(
-                self.model._meta.app_label, f"Historical{self.model.__name__}_{history_field.name}"
-            )
-            _, source, target = self._through(relation)
-            rows = [
-                (history_id, through_id, plan.instance.pk, target_id)
-                for history_id, plan in zip(history_ids, plans, strict=True)
-                for through_id, target_id in final[relation].get(plan.instance.pk, [])
-            ]
-            insert_values(m2m_model, ["history_id", "id", f"{source}_id", f"{target}_id"], rows, returning=False)
+            copies = apps.get_model(self.model._meta.app_label, f"Historical{self.model.__name__}_{relation}")
+            through, source, target = self._through(relation)
+            copied = ", ".join(quote(copies._meta.get_field(name).column) for name in ("history", "id", source, target))
+            linked = ", ".join(f"link.{quote(through._meta.get_field(name).column)}" for name in ("id", source, target))
+            record = quote(through._meta.get_field(source).column)
+            with connection.cursor() as cursor:
+                # Table and column names come from the models' metadata.
+                cursor.execute(
+                    f"INSERT INTO {quote(copies._meta.db_table)} ({copied}) SELECT entry.history_id, {linked} "  # noqa: S608
+                    f"FROM ({entries_sql}) AS entry JOIN {quote(through._meta.db_table)} AS link ON link.{record} = entry.id",
+                    params,
+                )
 
 
 def _database_error(error: Exception) -> ValidationError:

@@ -21,7 +21,7 @@ from cities.selectors import resolve_relations
 from cities.services import delete_record, write_record
 
 from . import events
-from .bulk import BulkItem, BulkOutcome, save_in_bulk
+from .bulk import BulkItem, BulkOutcome, BulkPlan, plan_in_bulk, save_in_bulk, write_planned
 from .models import Agreement, CityRecord, Engagement, FollowUp, Participant, Review
 from .rules import RELATION_FIELDS, check_rules, derived_country_codes
 from .write_path import write_path
@@ -29,15 +29,18 @@ from .write_path import write_path
 __all__ = [
     "BulkItem",
     "BulkOutcome",
+    "BulkPlan",
     "StaleEdit",
     "add_review",
     "complete_follow_up",
     "delete_city_record",
+    "plan_in_bulk",
     "resolve_relations",
     "save_agreement",
     "save_engagement",
     "save_follow_up",
     "save_in_bulk",
+    "write_planned",
 ]
 
 AGREEMENT_FIELDS = [

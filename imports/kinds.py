@@ -12,8 +12,8 @@ Only the columns the file has are compared and written; a column left out leaves
 
 Cities, organisations and memberships are few and are written one by one through the services of
 `cities.services`. Agreements and engagements come by the hundred thousand: the importer maps each
-chunk's rows to the records they name and hands them to `engagements.services.save_in_bulk`, the
-set-wise half of the one write path, with the same rules, history and events as a form's save.
+chunk's rows to the records they name and hands them to `engagements.services.plan_in_bulk` and
+`write_planned` (together `save_in_bulk`), the set-wise half of the one write path, with the same rules, history and events as a form's save.
 """
 
 import hashlib
@@ -28,7 +28,7 @@ from cities.models import City, NetworkMembership, Organization
 from cities.services import save_city, save_membership, save_organization
 from cities.text import fold
 from engagements.models import Agreement, Engagement, Visibility
-from engagements.services import BulkItem, save_in_bulk
+from engagements.services import BulkItem, BulkPlan, plan_in_bulk, write_planned
 
 from .rows import ImportContext, RowReader
 
@@ -93,6 +93,9 @@ class Kind:
     choices: dict[str, Any] = {}
     # How a row finds the record it updates, in words for the upload page.
     identity = ""
+    # Whether a chunk's rows can be matched and checked (`plan`) before the chunk's transaction
+    # and written (`still_current`, `write`) in it, while the next chunk is planned.
+    plans_ahead = False
 
     def parse(self, row: RowReader) -> Candidate | None:
         raise NotImplementedError
@@ -267,10 +270,12 @@ class MembershipKind(RowByRowKind):
 
 class CityRecordKind(Kind):
     """Agreements and engagements: each chunk's rows are matched to the records they name (one
-    query), then written by `save_in_bulk` in a fixed number of queries."""
+    query), then checked and written by `plan_in_bulk` and `write_planned` in a fixed number of
+    queries."""
 
     model: type = None
     key_fields: tuple[str, ...] = ()
+    plans_ahead = True
     column_of = {"named_countries": "counterpart_countries"}
 
     @property
@@ -337,7 +342,8 @@ class CityRecordKind(Kind):
                 found[index] = index_of.get(key, [])
         return found
 
-    def apply(self, candidates, context, *, dry_run):
+    def plan(self, candidates: list[Candidate], context: ImportContext) -> "PlannedRows":
+        """Match the rows to their records and check the writes, writing nothing."""
         existing = self._existing(candidates)
         outcomes: list[Outcome | None] = [None] * len(candidates)
         items, item_of = [], []
@@ -350,15 +356,49 @@ class CityRecordKind(Kind):
                 continue
             items.append(BulkItem(records[0] if records else None, candidate.data, candidate.relations))
             item_of.append(index)
-        written = save_in_bulk(
-            self.model, actor=context.actor, items=items, dry_run=dry_run, remembered=context.cleaned
-        )
-        for index, outcome in zip(item_of, written, strict=True):
+        # Read before planning, which changes the records in memory (not their versions).
+        matched = _versions(existing)
+        bulk = plan_in_bulk(self.model, actor=context.actor, items=items, remembered=context.cleaned)
+        return PlannedRows(candidates, outcomes, item_of, bulk, matched)
+
+    def still_current(self, planned: "PlannedRows") -> bool:
+        """Whether the rows still name the records they were planned with, at the same versions:
+        false when another writer created or changed one of them in between."""
+        return _versions(self._existing(planned.candidates)) == planned.matched
+
+    def write(self, planned: "PlannedRows") -> list[Outcome]:
+        return self._outcomes(planned, write_planned(planned.bulk))
+
+    def apply(self, candidates, context, *, dry_run):
+        planned = self.plan(candidates, context)
+        return self._outcomes(planned, planned.bulk.outcomes) if dry_run else self.write(planned)
+
+    def _outcomes(self, planned: "PlannedRows", written) -> list[Outcome]:
+        outcomes = list(planned.outcomes)
+        for index, outcome in zip(planned.item_of, written, strict=True):
             if outcome.error is None:
                 outcomes[index] = Outcome(outcome.result)
             else:
-                outcomes[index] = Outcome("error", problems_from(outcome.error, candidates[index].raw, self.column_of))
+                raw = planned.candidates[index].raw
+                outcomes[index] = Outcome("error", problems_from(outcome.error, raw, self.column_of))
         return outcomes
+
+
+@dataclass(eq=False)
+class PlannedRows:
+    """A chunk's rows matched to their records and checked (`CityRecordKind.plan`), not written."""
+
+    candidates: list[Candidate]
+    outcomes: list[Outcome | None]
+    item_of: list[int]
+    bulk: BulkPlan
+    matched: dict[int, list[tuple[int, int]]]
+
+
+def _versions(existing: dict[int, list]) -> dict[int, list[tuple[int, int]]]:
+    return {
+        index: [(record.pk, record.version) for record in records] for index, records in existing.items() if records
+    }
 
 
 class AgreementKind(CityRecordKind):

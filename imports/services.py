@@ -6,6 +6,11 @@ crash the database says exactly which rows are done, and the next worker skips t
 
 Only the worker holding the job's latest `attempts` number commits: a chunk first locks the job
 row and checks it, so a worker presumed dead that wakes up again stops instead of writing twice.
+
+On PostgreSQL, a file of several chunks of agreements or engagements is checked a chunk ahead:
+while a writing thread (with a connection of its own) writes and commits one chunk, this thread
+reads, matches and validates the next, so the Python of the checks and the database's work of the
+writes overlap (`_run_planning_ahead`).
 """
 
 import datetime as dt
@@ -14,9 +19,10 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import PurePath
 
 from django.conf import settings
@@ -35,7 +41,7 @@ from django.utils import timezone
 from accounts.policy import home_city_ids, is_admin
 from utilities.sqlbulk import insert_values, refresh_statistics
 
-from .kinds import CREATED, KINDS, UNCHANGED, UPDATED, Candidate, Kind
+from .kinds import CREATED, KINDS, UNCHANGED, UPDATED, Candidate, Kind, PlannedRows
 from .models import ImportJob, ImportRowError, ImportSeenKey
 from .readers import FileUnreadable, SourceRow, detect_format, open_reader, printable
 from .rows import ImportContext, RowReader
@@ -174,14 +180,126 @@ def _run(job: ImportJob, attempt: int, progress: Progress | None) -> None:
         with closing(iter(reader)) as source:
             chunks = _chunks(islice(source, job.processed_rows, None), CHUNK_ROWS)
             with closing(parse_rows(chunk, kind, context) for chunk in chunks) as parsed:
-                for chunk in parsed:
-                    if not _commit_chunk(job, attempt, chunk, kind, context):
-                        return
-                    if progress:
-                        progress(job)
+                if _plans_ahead(job, kind, total):
+                    finished = _run_planning_ahead(job, attempt, parsed, kind, context, progress)
+                else:
+                    finished = _run_in_turn(job, attempt, parsed, kind, context, progress)
+        if not finished:
+            return
     if not job.dry_run and total >= ANALYZE_AFTER_ROWS:
         refresh_statistics(kind.models)
     _finish(job.pk, attempt, ImportJob.Status.SUCCEEDED)
+
+
+def _run_in_turn(job, attempt, parsed: Iterable[Parsed], kind, context, progress) -> bool:
+    """Each chunk read, checked and written in its transaction, one after the other. False when
+    the attempt was superseded."""
+    for chunk in parsed:
+        if not _commit_chunk(job, attempt, chunk, kind, context):
+            return False
+        if progress:
+            progress(job)
+    return True
+
+
+def _plans_ahead(job: ImportJob, kind: Kind, total: int) -> bool:
+    """Whether to check each chunk while the one before it is written (`_run_planning_ahead`):
+    for a file of several chunks of agreements or engagements written on PostgreSQL. A writing
+    thread has a connection of its own, which sees nothing of an open transaction's (a test's),
+    and SQLite has one writer at a time anyway."""
+    return (
+        kind.plans_ahead
+        and not job.dry_run
+        and total - job.processed_rows > CHUNK_ROWS
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    )
+
+
+@dataclass(eq=False)
+class _Checked:
+    """A chunk sifted and planned outside its transaction (`_check_ahead`), not yet written."""
+
+    parsed: Parsed
+    tally: "_Tally"
+    fresh: list[Candidate]
+    planned: PlannedRows
+    # The natural keys its rows name, with the first row naming each.
+    first_rows: dict[int, int]
+
+
+def _run_planning_ahead(job, attempt, parsed: Iterable[Parsed], kind, context, progress) -> bool:
+    """The chunks in turn, each checked (read, parsed, matched to its records, validated) by this
+    thread while a writing thread writes and commits the one before: the checks are Python and
+    the writes mostly PostgreSQL, so the two overlap. A chunk is checked against committed data
+    and the chunk being written (a key it names again is a duplicate row); the writer, holding
+    the natural keys' locks, makes sure no other writer created or changed its records since,
+    and if one did, that chunk and the rest are done in turn instead. False when the attempt was
+    superseded."""
+    chunks = iter(parsed)
+    writing: tuple[Future, _Checked] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"import-{job.pk}") as writer:
+        try:
+            while True:
+                chunk = next(chunks, None)
+                checked = None
+                if chunk is not None:
+                    checked = _check_ahead(job, chunk, kind, context, writing[1].first_rows if writing else {})
+                    reset_queries()
+                if writing is not None:
+                    result = writing[0].result()
+                    if result is _SUPERSEDED:
+                        return False
+                    if result is _CONFLICT:
+                        again = [writing[1].parsed] + ([chunk] if chunk is not None else [])
+                        return _run_in_turn(job, attempt, chain(again, chunks), kind, context, progress)
+                    if progress:
+                        progress(job)
+                if checked is None:
+                    return True
+                writing = (writer.submit(_commit_checked, job, attempt, checked, kind), checked)
+        finally:
+            writer.submit(_close_connection).result()
+
+
+def _close_connection() -> None:
+    """Close the calling thread's own connection (`connection` is a per-thread proxy)."""
+    connection.close()
+
+
+_WRITTEN, _SUPERSEDED, _CONFLICT = "written", "superseded", "conflict"
+
+
+class _Conflict(Exception):
+    """Another writer created or changed a record of the chunk since it was planned."""
+
+
+def _check_ahead(job, parsed: Parsed, kind: Kind, context, being_written: dict[int, int]) -> _Checked:
+    tally = _Tally(job)
+    fresh, first_rows = _sift(job, parsed, tally, being_written)
+    return _Checked(parsed, tally, fresh, kind.plan(fresh, context), first_rows)
+
+
+def _commit_checked(job: ImportJob, attempt: int, checked: _Checked, kind: Kind) -> str:
+    """In the writing thread: the chunk's transaction, as `_commit_chunk`'s, with the plan made
+    beforehand. Returns _WRITTEN, _SUPERSEDED or _CONFLICT (nothing written)."""
+    try:
+        with transaction.atomic():
+            current = _lock_job(job, attempt)
+            if current is None:
+                return _SUPERSEDED
+            _remember(job, checked.fresh)
+            lock_natural_keys(job.kind, [candidate.digest for candidate in checked.fresh])
+            if not kind.still_current(checked.planned):
+                raise _Conflict
+            checked.tally.add(checked.fresh, kind.write(checked.planned))
+            _save_progress(job, current, checked.parsed.size, checked.tally)
+    except _Conflict:
+        log.info("Import %s: records changed while a chunk was checked; writing the rest in turn", job.pk)
+        return _CONFLICT
+    finally:
+        reset_queries()
+    return _WRITTEN
 
 
 SURVEY_HEARTBEAT_ROWS = 20_000
@@ -274,25 +392,38 @@ def _give_up(job: ImportJob) -> None:
 
 def _commit_chunk(job: ImportJob, attempt: int, rows: Parsed, kind: Kind, context: ImportContext) -> bool:
     with transaction.atomic():
-        current = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if current.attempts != attempt or current.status != ImportJob.Status.RUNNING:
-            log.warning("Import %s: attempt %s superseded; stopping", job.pk, attempt)
+        current = _lock_job(job, attempt)
+        if current is None:
             return False
-        counts, errors = process_rows(job, rows, kind, context)
-        current.processed_rows += rows.size
-        current.created += counts[CREATED]
-        current.updated += counts[UPDATED]
-        current.unchanged += counts[UNCHANGED]
-        current.error_count += counts["error"]
-        current.heartbeat_at = timezone.now()
-        current.save(update_fields=["processed_rows", "created", "updated", "unchanged", "error_count", "heartbeat_at"])
-        ImportRowError.objects.bulk_create(errors)
-    for name in ("processed_rows", "created", "updated", "unchanged", "error_count"):
-        setattr(job, name, getattr(current, name))
+        tally = process_rows(job, rows, kind, context)
+        _save_progress(job, current, rows.size, tally)
     # With DEBUG on (the command on a laptop) Django keeps the last 9,000 queries' SQL; a long
     # import would carry a hundred megabytes of it.
     reset_queries()
     return True
+
+
+def _lock_job(job: ImportJob, attempt: int) -> ImportJob | None:
+    """The job's row, locked for the chunk's transaction; None when this attempt no longer owns it."""
+    current = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if current.attempts != attempt or current.status != ImportJob.Status.RUNNING:
+        log.warning("Import %s: attempt %s superseded; stopping", job.pk, attempt)
+        return None
+    return current
+
+
+def _save_progress(job: ImportJob, current: ImportJob, size: int, tally: "_Tally") -> None:
+    """The chunk's counts and errors, in its transaction, and on `job` for the caller."""
+    current.processed_rows += size
+    current.created += tally.counts[CREATED]
+    current.updated += tally.counts[UPDATED]
+    current.unchanged += tally.counts[UNCHANGED]
+    current.error_count += tally.counts["error"]
+    current.heartbeat_at = timezone.now()
+    current.save(update_fields=["processed_rows", "created", "updated", "unchanged", "error_count", "heartbeat_at"])
+    ImportRowError.objects.bulk_create(tally.errors)
+    for name in ("processed_rows", "created", "updated", "unchanged", "error_count"):
+        setattr(job, name, getattr(current, name))
 
 
 def parse_rows(rows: list[SourceRow], kind: Kind, context: ImportContext) -> Parsed:
@@ -322,35 +453,63 @@ def parse_rows(rows: list[SourceRow], kind: Kind, context: ImportContext) -> Par
     return parsed
 
 
-def process_rows(job: ImportJob, rows: list[SourceRow] | Parsed, kind: Kind, context: ImportContext):
-    """Parse (unless parsed already), de-duplicate and apply one chunk; returns the counts and the
-    error records."""
-    parsed = rows if isinstance(rows, Parsed) else parse_rows(rows, kind, context)
-    counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0, "error": 0}
-    errors: list[ImportRowError] = []
+class _Tally:
+    """A chunk's counts by outcome, and its rows' error records."""
 
-    def reject(row: int, problems) -> None:
-        counts["error"] += 1
-        errors.extend(
-            ImportRowError(job=job, row=row, column=column, value=value, message=message)
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0, "error": 0}
+        self.errors: list[ImportRowError] = []
+
+    def reject(self, row: int, problems) -> None:
+        self.counts["error"] += 1
+        self.errors.extend(
+            ImportRowError(job=self.job, row=row, column=column, value=value, message=message)
             for column, value, message in problems
         )
 
-    for number, problems in parsed.rejected:
-        reject(number, problems)
-    candidates = parsed.candidates
+    def add(self, candidates: list[Candidate], outcomes) -> None:
+        for candidate, outcome in zip(candidates, outcomes, strict=True):
+            if outcome.result == "error":
+                self.reject(candidate.row, outcome.problems)
+            else:
+                self.counts[outcome.result] += 1
 
+
+def process_rows(job: ImportJob, rows: list[SourceRow] | Parsed, kind: Kind, context: ImportContext) -> _Tally:
+    """Parse (unless parsed already), de-duplicate and apply one chunk, in the caller's
+    transaction; returns its counts and error records."""
+    parsed = rows if isinstance(rows, Parsed) else parse_rows(rows, kind, context)
+    tally = _Tally(job)
+    fresh, _ = _sift(job, parsed, tally)
+    _remember(job, fresh)
+    if not job.dry_run:
+        lock_natural_keys(job.kind, [candidate.digest for candidate in fresh])
+    tally.add(fresh, kind.apply(fresh, context, dry_run=job.dry_run))
+    return tally
+
+
+def _sift(
+    job: ImportJob, parsed: Parsed, tally: _Tally, being_written: dict[int, int] | None = None
+) -> tuple[list[Candidate], dict[int, int]]:
+    """The chunk's rows that name a record no earlier row named (those rejected into `tally`),
+    and the first row naming each key. Earlier rows are those of the chunk itself, of committed
+    chunks (the job's seen keys) and of `being_written` (a chunk not committed yet: key -> row)."""
+    for number, problems in parsed.rejected:
+        tally.reject(number, problems)
     first_row: dict[int, int] = {}
-    for candidate in candidates:
+    for candidate in parsed.candidates:
         first_row.setdefault(candidate.digest, candidate.row)
     seen = ImportSeenKey.objects.filter(job_id=job.pk, digest__any_of=first_row)
     earlier = dict(seen.values_list("digest", "row"))
+    if being_written:
+        earlier.update((digest, being_written[digest]) for digest in first_row if digest in being_written)
     fresh = []
-    for candidate in candidates:
+    for candidate in parsed.candidates:
         seen_at = earlier.get(candidate.digest, first_row[candidate.digest])
         if seen_at != candidate.row:
             column = "external_id" if "external_id" in candidate.key else ""
-            reject(
+            tally.reject(
                 candidate.row,
                 [
                     (
@@ -362,17 +521,14 @@ def process_rows(job: ImportJob, rows: list[SourceRow] | Parsed, kind: Kind, con
             )
         else:
             fresh.append(candidate)
+    return fresh, {digest: row for digest, row in first_row.items() if digest not in earlier}
+
+
+def _remember(job: ImportJob, fresh: list[Candidate]) -> None:
+    """The keys these rows named, so a later chunk (or a resumed run) knows them."""
     insert_values(
         ImportSeenKey, ["job_id", "digest", "row"], [(job.pk, c.digest, c.row) for c in fresh], returning=False
     )
-    if not job.dry_run:
-        lock_natural_keys(job.kind, [candidate.digest for candidate in fresh])
-    for candidate, outcome in zip(fresh, kind.apply(fresh, context, dry_run=job.dry_run), strict=True):
-        if outcome.result == "error":
-            reject(candidate.row, outcome.problems)
-        else:
-            counts[outcome.result] += 1
-    return counts, errors
 
 
 # Natural keys are locked by bucket: at most this many advisory locks per chunk, well inside

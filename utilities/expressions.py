@@ -5,6 +5,8 @@ import re
 from django.db.models import Func, Lookup
 from django.db.models.lookups import In
 
+from .sqlbulk import array_literal
+
 
 class ByteOrder(Func):
     """`expression`, sorted byte by byte (code point order for UTF-8 text) whatever the
@@ -47,6 +49,12 @@ class AnyOf(Lookup):
         # The column's type without its length or precision: a cast to varchar(2) or numeric(5, 2)
         # would cut or round the values, and "DEU" would match "DE".
         element = _SIZE.sub("", field.db_type(connection))
+        if all(type(value) is int for value in values):
+            # Written as the array's literal: psycopg adapts a list element by element, in Python,
+            # 1 ms per thousand values.
+            values = "{" + ",".join(map(str, values)) + "}"
+        elif all(type(value) is str for value in values):
+            values = array_literal(values)
         return f"{lhs} = ANY(%s::{element}[])", [*lhs_params, values]
 
 

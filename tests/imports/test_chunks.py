@@ -13,7 +13,7 @@ from engagements.models import Engagement
 from engagements.services import save_engagement
 from engagements.write_path import write_path
 from imports import services
-from imports.models import ImportJob, ImportSeenKey
+from imports.models import ImportJob, ImportRowError, ImportSeenKey
 from imports.services import create_job, resume_stalled_jobs, run_job
 from tests import factories
 from utilities.sqlbulk import insert_values
@@ -242,6 +242,18 @@ def test_any_of_finds_what_a_plain_in_lookup_finds(world):
     found = ImportSeenKey.objects.filter(job=job, digest__any_of=[digests[0], digests[3], 42])
     assert sorted(found.values_list("digest", "row")) == [(digests[0], 0), (digests[3], 3)]
     assert ImportSeenKey.objects.filter(job=job).count() == 4
+
+
+def test_bulk_written_text_keeps_tabs_line_breaks_and_backslashes(world):
+    job = _run(world["staff_a"], HEADER)
+    texts = ["tab\there", "line\nbreak\r\n", "back\\slash \\N", "\\.", "plain"]
+    insert_values(
+        ImportRowError,
+        ["job_id", "row", "column", "value", "message"],
+        [(job.pk, row, "title", text, text) for row, text in enumerate(texts)],
+        returning=False,
+    )
+    assert list(job.row_errors.order_by("row").values_list("value", "message")) == [(text, text) for text in texts]
 
 
 def test_field_checks_report_every_row_the_same_however_often_a_value_repeats(world, monkeypatch):

@@ -74,4 +74,11 @@ def test_thousands_of_values_are_one_parameter(engagements):
         assert ids(Engagement.objects.filter(pk__any_of=wanted)) == [engagements[0].pk]
     ((sql, params),) = sent
     assert "= ANY(%s::bigint[])" in sql
-    assert list(params) == [wanted]
+    assert list(params) == ["{" + ",".join(map(str, wanted)) + "}"]
+
+
+def test_text_that_an_array_literal_would_misread_matches_as_itself(engagements):
+    titles = ['Say "hi", {all}', "back\\slash", "NULL", " spaced ", "Zürich, ✓", "comma,inside"]
+    made = [factories.EngagementFactory(title=title) for title in titles]
+    assert sorted(Engagement.objects.filter(title__any_of=titles).values_list("title", flat=True)) == sorted(titles)
+    assert ids(Engagement.objects.filter(title__any_of=["NULL", "{all}"])) == [made[2].pk]
