@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 # Every write statement of a chunk pays a fixed cost (a round trip, the rollup triggers that run
 # once per statement over its rows), so chunks are large; two of them in memory (one written, the
-# next parsed) keep a million-row import under 200 MB.
+# next checked, its records loaded) keep a million-row import near 200 MB.
 CHUNK_ROWS = 10_000
 # A file this long changes the tables enough that plans made on the old statistics go bad.
 ANALYZE_AFTER_ROWS = 50_000
@@ -224,7 +224,7 @@ class _Checked:
     tally: "_Tally"
     fresh: list[Candidate]
     planned: PlannedRows
-    # The natural keys its rows name, with the first row naming each.
+    # The natural keys its rows name first (no committed chunk named them), each with its row.
     first_rows: dict[int, int]
 
 
@@ -259,6 +259,9 @@ def _run_planning_ahead(job, attempt, parsed: Iterable[Parsed], kind, context, p
                     return True
                 writing = (writer.submit(_commit_checked, job, attempt, checked, kind), checked)
         finally:
+            if writing is not None and writing[0].done() and writing[0].exception() is not None:
+                # Unread when this thread failed first: the writer's own failure, logged at least.
+                log.error("Import %s: writing a chunk failed", job.pk, exc_info=writing[0].exception())
             writer.submit(_close_connection).result()
 
 
@@ -539,9 +542,9 @@ KEY_LOCK_BUCKETS = 64
 def lock_natural_keys(kind: str, digests: Iterable[int]) -> None:
     """Serialise, until this transaction ends, every import writing records of these natural keys
     (SPEC §6: two jobs importing the same records at once create each record once). Taken before
-    the chunk looks its records up, so the second job finds what the first created. The locks are
-    taken in one order, so two chunks never wait on each other in a cycle. SQLite has one writer
-    at a time anyway."""
+    the chunk looks its records up (or, checked ahead, looks them up again), so the second job
+    finds what the first created. The locks are taken in one order, so two chunks never wait on
+    each other in a cycle. SQLite has one writer at a time anyway."""
     if connection.vendor != "postgresql":
         return
     base = int.from_bytes(hashlib.blake2b(f"import:{kind}".encode(), digest_size=4).digest(), "big") << 16

@@ -1,7 +1,8 @@
 """Set-wise SQL for writes too large to make one ORM call per row.
 
 On PostgreSQL these write with COPY; elsewhere they fall back to the ORM, so the same code runs on
-the embedded SQLite default. (Reads of thousands of ids: the `any_of` lookup, `utilities.expressions`.)
+the embedded SQLite default. `insert_selected` is one INSERT ... SELECT on both (SQLite 3.35 or
+later, for RETURNING). (Reads of thousands of ids: the `any_of` lookup, `utilities.expressions`.)
 """
 
 from operator import attrgetter
@@ -24,7 +25,7 @@ def insert_rows(model, instances: list, *, extra: dict[str, list] | None = None)
     # (text, number, date, time, boolean, id) that psycopg adapts itself.
     names = [field.attname for field in fields]
     # attrgetter of one name gives the value, not a 1-tuple.
-    values_of = attrgetter(*names) if len(names) > 1 else lambda instance: (getattr(instance, names[0]),)
+    values_of = attrgetter(*names) if len(names) > 1 else lambda instance: tuple(getattr(instance, n) for n in names)
     rows = [
         (*values_of(instance), *(values[index] for values in extra.values()))
         for index, instance in enumerate(instances)
@@ -101,7 +102,10 @@ def insert_selected(model, attnames: list[str], queryset, *, constants: dict | N
     values, in that order), each with the `constants` columns' values too; the rows go from
     table to table inside the database, never through Python. Returns the new rows' ids."""
     meta = model._meta
-    constants = constants or {}
+    # Adapted as the ORM adapts them (SQLite stores an aware datetime as naive UTC text).
+    constants = {
+        name: meta.get_field(name).get_db_prep_save(value, connection) for name, value in (constants or {}).items()
+    }
     column_of = {field.attname: field.column for field in meta.concrete_fields}
     quote = connection.ops.quote_name
     columns = ", ".join(quote(column_of[name]) for name in [*attnames, *constants])

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
 from django.db.models import F
 
 from engagements.models import Engagement
@@ -180,3 +181,51 @@ def test_a_superseded_attempt_stops_before_writing_its_next_chunk(world, monkeyp
 
     assert (job.status, job.processed_rows) == ("running", 3)
     assert Engagement.objects.count() == 3
+
+
+def test_a_record_another_writer_changes_meanwhile_gets_the_rows_values_on_top(world, monkeypatch, writers):
+    owner = world["staff_a"]
+    _run(owner, _first_file())
+    monkeypatch.setattr(services, "CHUNK_ROWS", 3)
+    check = services._check_ahead
+
+    def check_while_another_writer_edits(job, parsed, *args):
+        checked = check(job, parsed, *args)
+        if any(candidate.data.get("external_id") == "E-5" for candidate in checked.fresh):
+            record = Engagement.objects.get(external_id="E-5")
+            save_engagement(actor=owner, engagement=record, data={"venue": "Edited by hand meanwhile"})
+        return checked
+
+    monkeypatch.setattr(services, "_check_ahead", check_while_another_writer_edits)
+    updates = _first_file().splitlines(keepends=True)[0] + "".join(
+        f'E-{n},"Los Angeles, US-CA",Meeting {n},bilateral_meeting,completed,2024-03-{n:02d},,,,,climate,internal,'
+        f"Updated {n},\n"
+        for n in range(1, 9)
+    )
+    job = _run(owner, updates)
+
+    assert (job.status, job.updated, job.error_count) == ("succeeded", 8, 0)
+    record = Engagement.objects.get(external_id="E-5")
+    # The hand edit kept, the row's values written over it as a third version, not over the first.
+    assert (record.summary, record.venue, record.version) == ("Updated 5", "Edited by hand meanwhile", 3)
+    assert list(record.history.order_by("history_id").values_list("version", "history_type")) == [
+        (1, "+"),
+        (2, "~"),
+        (3, "~"),
+    ]
+    assert len(writers) == 2
+
+
+def test_the_writing_thread_leaves_no_connection_open(world, monkeypatch):
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+
+    def open_connections() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            return cursor.fetchone()[0]
+
+    before = open_connections()
+    job = _run(world["staff_a"], _first_file())
+
+    assert job.status == "succeeded"
+    assert open_connections() == before

@@ -285,3 +285,10 @@ def test_field_checks_report_every_row_the_same_however_often_a_value_repeats(wo
     job = run_job(job.pk)
     assert (job.created, job.error_count) == (1, 3)
     assert errors_of(job) == [(n, "url", "Enter a valid URL.") for n in (2, 4, 5)]
+
+
+def test_an_imported_history_entry_is_found_by_its_own_date(world):
+    _run(world["staff_a"], _first_file())
+    entry = Engagement.history.order_by("history_id").first()
+    # Stored as the ORM stores dates (SQLite keeps text: an offset left in it would never match).
+    assert Engagement.history.filter(history_date=entry.history_date).count() == 11
