@@ -148,24 +148,28 @@ class WorkerDied(BaseException):
 def test_a_job_killed_between_chunks_and_resumed_writes_what_an_uninterrupted_one_does(
     world, monkeypatch, django_capture_on_commit_callbacks
 ):
-    owner = world["staff_a"]
     monkeypatch.setattr(services, "CHUNK_ROWS", 4)
+    kill_after_two_chunks_and_resume(world["staff_a"], django_capture_on_commit_callbacks)
+
+
+def kill_after_two_chunks_and_resume(owner, capture_on_commit_callbacks) -> None:
+    """Import the first file whole, then again killed after two chunks and resumed (chunks of
+    `services.CHUNK_ROWS`): the same records, history and errors, and no seen key left over."""
     whole = _run(owner, _first_file())
     expected = (_state(), errors_of(whole))
     _forget_everything()
-
     job = create_job(
         owner=owner, upload=ContentFile(_first_file().encode(), name="e.csv"), kind="engagements", enqueue=False
     )
 
     def die_after_two_chunks(current):
-        if current.processed_rows >= 8:
+        if current.processed_rows >= 2 * services.CHUNK_ROWS:
             raise WorkerDied
 
     with pytest.raises(WorkerDied):
         run_job(job.pk, progress=die_after_two_chunks)
-    assert ImportJob.objects.get(pk=job.pk).processed_rows == 8
-    with django_capture_on_commit_callbacks(execute=True):
+    assert ImportJob.objects.get(pk=job.pk).processed_rows == 2 * services.CHUNK_ROWS
+    with capture_on_commit_callbacks(execute=True):
         assert resume_stalled_jobs(stale_after=0) == [job.pk]
 
     job.refresh_from_db()
