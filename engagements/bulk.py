@@ -337,8 +337,11 @@ class _Writer:
         rows just written rather than sent to it a second time."""
         historical = self.model.history.model
         tracked = [field.attname for field in historical.tracked_fields]
-        fixed = {"history_date": now, "history_user_id": self.actor.pk if self.actor else None}
-        fixed["history_change_reason"] = ""
+        fixed = {
+            "history_date": now,
+            "history_user_id": self.actor.pk if self.actor else None,
+            "history_change_reason": "",
+        }
         history_ids = []
         for history_type, creating in (("+", True), ("~", False)):
             records = [plan.instance.pk for plan in plans if plan.creating == creating]

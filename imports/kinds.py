@@ -13,7 +13,8 @@ Only the columns the file has are compared and written; a column left out leaves
 Cities, organisations and memberships are few and are written one by one through the services of
 `cities.services`. Agreements and engagements come by the hundred thousand: the importer maps each
 chunk's rows to the records they name and hands them to `engagements.services.plan_in_bulk` and
-`write_planned` (together `save_in_bulk`), the set-wise half of the one write path, with the same rules, history and events as a form's save.
+`write_planned` (together `save_in_bulk`), the set-wise half of the one write path, with the same
+rules, history and events as a form's save.
 """
 
 import hashlib
