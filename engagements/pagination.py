@@ -3,7 +3,7 @@
 from utilities.pagination import CountedPaginator, StandardPagination
 
 from .models import Engagement
-from .stats import engagement_total
+from .stats import engagement_total, engagement_total_statement
 
 
 class EngagementPagination(StandardPagination):
@@ -16,3 +16,11 @@ class EngagementPagination(StandardPagination):
         count = engagement_total(request.user, request.query_params) if queryset.model is Engagement else None
         if count is not None:
             self.django_paginator_class = lambda items, per_page: CountedPaginator(items, per_page, count=count)
+
+    def total_statement(self, queryset, request) -> tuple[str, tuple]:
+        """The rollups' sum where it is one statement (no filter)."""
+        if queryset.model is Engagement:
+            statement = engagement_total_statement(request.user, request.query_params)
+            if statement is not None:
+                return statement
+        return super().total_statement(queryset, request)

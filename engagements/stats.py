@@ -24,13 +24,20 @@ GROUP_BY_CHOICES = ("month", "topic", "kind", "country", "city", "state")
 # The faster source, if one is plugged in: each answers None when it cannot tell.
 _fast_counts: Callable[[QuerySet, str], list[dict] | None] | None = None
 _fast_total: Callable[..., int | None] | None = None
+_fast_total_statement: Callable[..., tuple[str, tuple] | None] | None = None
 
 
-def use_fast_counts(*, counts: Callable[[QuerySet, str], list[dict] | None], total: Callable[..., int | None]) -> None:
+def use_fast_counts(
+    *,
+    counts: Callable[[QuerySet, str], list[dict] | None],
+    total: Callable[..., int | None],
+    total_statement: Callable[..., tuple[str, tuple] | None],
+) -> None:
     """Answer `count_engagements` with `counts(queryset, group_by)` and `engagement_total` with
-    `total(user, params)` whenever they can (not None)."""
-    global _fast_counts, _fast_total
-    _fast_counts, _fast_total = counts, total
+    `total(user, params)` whenever they can (not None); `total_statement(user, params)` gives the
+    statement `total` runs, where it is one (for no filter)."""
+    global _fast_counts, _fast_total, _fast_total_statement
+    _fast_counts, _fast_total, _fast_total_statement = counts, total, total_statement
 
 
 def engagement_total(user, params) -> int | None:
@@ -38,6 +45,12 @@ def engagement_total(user, params) -> int | None:
     validated by the engagement FilterSet), when the faster source can tell without counting rows;
     None otherwise, and the caller counts rows."""
     return _fast_total(user, params) if _fast_total is not None else None
+
+
+def engagement_total_statement(user, params) -> tuple[str, tuple] | None:
+    """The statement (SQL with Django's placeholders, parameters) whose one value is
+    `engagement_total(user, params)`, when the faster source has one (for no filter)."""
+    return _fast_total_statement(user, params) if _fast_total_statement is not None else None
 
 
 def count_engagements(queryset: QuerySet, group_by: str) -> list[dict]:

@@ -12,9 +12,9 @@ class RollupsConfig(AppConfig):
         from engagements.stats import use_fast_counts
         from utilities.sqlbulk import churned_by_loads
 
-        from .counts import engagement_count
+        from .counts import engagement_count, engagement_count_statement
         from .models import CityEngagementTally, EngagementCount, EngagementPairTally, EngagementTally
         from .stats import count_from_tallies
 
-        use_fast_counts(counts=count_from_tallies, total=engagement_count)
+        use_fast_counts(counts=count_from_tallies, total=engagement_count, total_statement=engagement_count_statement)
         churned_by_loads(EngagementCount, EngagementTally, CityEngagementTally, EngagementPairTally)

@@ -81,11 +81,26 @@ _sums: dict[tuple, tuple[str, tuple]] = {}
 
 
 def _sum_of_counts(model, visible: Q, lookups: dict) -> int:
-    """The sum of `model`'s counts over the rows `visible` and `lookups` keep. Django's ORM
-    takes 0.2-0.6 ms of Python to build and compile this query, several times what the database
-    takes to answer it, and the first page of every API list asks it; so each statement is built
-    once, keyed by the filter's full text (its values included: `visible_q` holds only plain
-    values), then only run, prepared."""
+    """The sum of `model`'s counts over the rows `visible` and `lookups` keep."""
+    ((total,),) = fetch_prepared(connection, *_sum_statement(model, visible, lookups))
+    return total
+
+
+def engagement_count_statement(user, params) -> tuple[str, tuple] | None:
+    """The statement `engagement_count` runs for `user` when `params` hold no filter, for a
+    caller that runs it inside a statement of its own: its SQL (Django's placeholders) and
+    parameters; None otherwise."""
+    if not rollup_available() or not PRESENTATION_PARAMS.issuperset(params):
+        return None
+    return _sum_statement(EngagementCount, visible_q(user), {})
+
+
+def _sum_statement(model, visible: Q, lookups: dict) -> tuple[str, tuple]:
+    """The statement summing `model`'s counts over the rows `visible` and `lookups` keep. Django's
+    ORM takes 0.2-0.6 ms of Python to build and compile this query, several times what the
+    database takes to answer it, and the first page of every API list asks it; so each statement
+    is built once, keyed by the filter's full text (its values included: `visible_q` holds only
+    plain values), then only run, prepared."""
     key = (model, repr(visible), repr(sorted(lookups.items())))
     statement = _sums.get(key)
     if statement is None:
@@ -99,8 +114,7 @@ def _sum_of_counts(model, visible: Q, lookups: dict) -> int:
             statement = _sums[key] = ("SELECT 0::bigint", ())
         else:
             statement = _sums[key] = (f"SELECT coalesce(sum(rows.count), 0)::bigint FROM ({sql}) AS rows", params)  # noqa: S608
-    ((total,),) = fetch_prepared(connection, *statement)
-    return total
+    return statement
 
 
 def _date(value: str) -> dt.date | None:

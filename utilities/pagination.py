@@ -1,5 +1,6 @@
 """Pages of API lists."""
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import InvalidPage, Paginator
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
@@ -32,6 +33,22 @@ class StandardPagination(PageNumberPagination):
         except InvalidPage as error:
             raise NotFound(self.invalid_page_message.format(page_number=page_number, message=str(error))) from error
         return self.page.object_list
+
+    def total_statement(self, queryset, request) -> tuple[str, tuple]:
+        """The statement (SQL with Django's placeholders, parameters) whose one value is
+        `queryset`'s total as the paginator would count it, for a view that reads it inside a
+        statement of its own."""
+        try:
+            sql, params = queryset.order_by().values("pk").query.sql_with_params()
+        except EmptyResultSet:
+            return "SELECT 0::bigint", ()
+        return f"SELECT count(*) FROM ({sql}) AS counted", params  # noqa: S608 - compiled by the ORM
+
+    def first_page(self, queryset, request, count: int) -> None:
+        """Remember the first page of `queryset`, whose total `count` the view read itself, for
+        the envelope, as `page_slice` would have."""
+        self.request = request
+        self.page = CountedPaginator(queryset, self.get_page_size(request), count=count).page(1)
 
 
 class CountedPaginator(Paginator):

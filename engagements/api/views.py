@@ -15,7 +15,7 @@ from engagements.filters import AgreementFilterSet, EngagementFilterSet, FollowU
 from engagements.models import Engagement, FollowUp, Participant, Review
 from engagements.pagination import EngagementPagination
 from engagements.stats import GROUP_BY_CHOICES, count_engagements
-from utilities.api import ApiViewSet, CreateMixin, DestroyMixin, PartialUpdateMixin, UpdateMixin
+from utilities.api import ApiViewSet, CreateMixin, DestroyMixin, PartialUpdateMixin, UpdateMixin, names_a_filter
 
 from . import listing, pgjson
 from .serializers import (
@@ -93,11 +93,35 @@ class VersionedRecordViewSet(CreateMixin, UpdateMixin, DestroyMixin, mixins.Retr
     def database_rendered_list(self, queryset):
         """The page written as JSON by PostgreSQL (`pgjson.py`): the count (which the paginator
         reads first), the page's ids through the list's filters, order, visibility and pagination,
-        then the one prepared statement that writes their records."""
-        ids = self.paginator.page_slice(queryset.values_list("pk", flat=True), self.request)
-        results = pgjson.render_page(
-            ids, self.get_serializer_class(), self.request.user, self.requested_expand, using=queryset.db
-        )
+        then the one prepared statement that writes their records.
+
+        The first page of a list with no filter, the page most requests ask for, is all one
+        statement: count, ids and records. Its queries then hold only the caller's visibility,
+        whose values do not change their plans. A filter's values may (PostgreSQL could come to
+        run one generic plan for every topic, common or rare), and a later page's offset,
+        written into the query's text, would make every page a statement of its own."""
+        ids = queryset.values_list("pk", flat=True)
+        paginator, request = self.paginator, self.request
+        if request.query_params.get(paginator.page_query_param, "1") == "1" and not names_a_filter(
+            request, self.filterset_class
+        ):
+            count, results = pgjson.render_first_page(
+                ids[: paginator.get_page_size(request)],
+                paginator.total_statement(queryset, request),
+                self.get_serializer_class(),
+                request.user,
+                self.requested_expand,
+                using=queryset.db,
+            )
+            paginator.first_page(ids, request, count)
+        else:
+            results = pgjson.render_page(
+                paginator.page_slice(ids, request),
+                self.get_serializer_class(),
+                request.user,
+                self.requested_expand,
+                using=queryset.db,
+            )
         self.request.accepted_renderer = pgjson.RawJSONRenderer()
         return Response(pgjson.RawJSON(pgjson.envelope(self.paginator, results)))
 

@@ -11,6 +11,7 @@ import time
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -125,15 +126,19 @@ def client_for(user) -> APIClient:
 
 
 class Spy:
+    """Counts the pages PostgreSQL writes."""
+
     def __init__(self, monkeypatch):
         self.calls = 0
-        real = pgjson.render_page
+        for name in ("render_page", "render_first_page"):
+            monkeypatch.setattr(pgjson, name, self.counting(getattr(pgjson, name)))
 
-        def render_page(*args, **kwargs):
+    def counting(self, real):
+        def render(*args, **kwargs):
             self.calls += 1
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(pgjson, "render_page", render_page)
+        return render
 
 
 def serializer_path(monkeypatch):
@@ -196,26 +201,64 @@ def test_an_out_of_range_page_is_still_a_404(cast, records):
     assert response.json() == {"detail": "Invalid page."}
 
 
-def prepared_page_statements() -> dict[str, int]:
-    """The engagement page statements prepared on this connection, and how often each ran."""
+def prepared_page_statements() -> dict[str, tuple[str, int]]:
+    """The engagement page statements prepared on this connection: each one's text and how often it ran."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements "
-            "WHERE statement LIKE 'SELECT coalesce(json_agg(%' AND statement LIKE '%engagements_engagement%'"
+            "SELECT name, statement, generic_plans + custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE '%%json_agg(record ORDER BY page.n)%%' AND statement LIKE '%%engagements_engagement%%'"
         )
-        return dict(cursor.fetchall())
+        return {name: (statement, runs) for name, statement, runs in cursor.fetchall()}
 
 
 def test_the_page_statement_is_planned_once_per_connection_and_shape(cast, records):
-    """The statement writing a page is prepared on the connection: every page of every size,
-    for callers of one shape (here two staff members of different cities), runs the same one."""
+    """The statement writing a page is prepared on the connection: for callers of one shape (here
+    two staff members of different cities), every later or filtered page of every size runs the
+    same one, and every unfiltered first page another, which reads the page's ids itself."""
     before = prepared_page_statements()
-    pages = [("staff_a", {}), ("staff_a", {"page": 2, "page_size": 3}), ("staff_b", {"topic": "climate"})]
+    pages = [
+        ("staff_a", {}),
+        ("staff_b", {"page_size": 50}),
+        ("staff_a", {"page": 2, "page_size": 3}),
+        ("staff_b", {"topic": "climate"}),
+    ]
     bodies = [client_for(cast[who]).get("/api/v1/engagements/", params).json() for who, params in pages]
     assert all(body["results"] for body in bodies)
-    after = prepared_page_statements()
-    ran = {name: runs - before.get(name, 0) for name, runs in after.items() if runs != before.get(name, 0)}
-    assert list(ran.values()) == [len(pages)]
+    ran = [
+        ("page_ids" in statement, runs - before.get(name, ("", 0))[1])
+        for name, (statement, runs) in prepared_page_statements().items()
+        if runs != before.get(name, ("", 0))[1]
+    ]
+    assert sorted(ran) == [(False, 2), (True, 2)]
+
+
+def statements(client, resource: str, params) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/v1/{resource}/", params)
+    assert response.status_code == 200
+    return [query["sql"] for query in queries]
+
+
+@pytest.mark.parametrize("principal", ["partner", "staff_a", "liaison"])
+@pytest.mark.parametrize("resource", ["agreements", "engagements"])
+def test_an_unfiltered_first_page_is_one_statement(cast, records, principal, resource):
+    """The first page with no filter is counted, selected and written in one statement (one
+    round trip); a later page, or a filtered one, is counted and selected first."""
+    client = client_for(cast[principal])
+    # The caller's home cities, read once.
+    statements(client, resource, {"page_size": 1})
+    (first,) = statements(client, resource, {"page_size": 2})
+    assert "page_ids" in first
+    assert len(statements(client, resource, {"page": 1, "expand": "topics"})) == 1
+    assert len(statements(client, resource, {"page_size": 2, "page": 2})) == 3
+    assert len(statements(client, resource, {"page_size": 2, "ordering": "title"})) == 3
+
+
+def test_an_unfiltered_first_page_of_nothing_is_empty(cast, records):
+    with write_path():
+        Engagement.objects.exclude(visibility="restricted").update(visibility="restricted")
+    body = client_for(cast["partner"]).get("/api/v1/engagements/").json()
+    assert body == {"count": 0, "next": None, "previous": None, "results": []}
 
 
 @pytest.mark.django_db

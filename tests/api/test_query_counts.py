@@ -160,8 +160,9 @@ def report_query_counts():
 def test_engagement_list_queries_are_named(staff_a):
     """engagements/: 1 count, 1 page (joined city, location city, agreement), then one prefetch each
     for counterpart cities, organisations, named countries, counterpart countries, topics and
-    participants, and the compliance flags with their rules. On PostgreSQL: the count, the page's
-    ids, then one prepared statement writing the whole page as JSON (engagements/api/pgjson.py)."""
+    participants, and the compliance flags with their rules. On PostgreSQL: one prepared statement
+    counting, selecting and writing the whole first page as JSON (engagements/api/pgjson.py); a
+    later page reads the count and the page's ids first."""
     client = APIClient()
     client.force_authenticate(staff_a)
     client.get("/api/v1/engagements/")
@@ -169,6 +170,9 @@ def test_engagement_list_queries_are_named(staff_a):
         client, "/api/v1/engagements/", {"page_size": 200, "expand": "city,topics,counterpart_cities"}
     )
     assert body["count"] == ROWS
+    assert count == (1 if connection.vendor == "postgresql" else 9)
+    count, body = queries_for(client, "/api/v1/engagements/", {"page_size": 2, "page": 2, "expand": "city"})
+    assert len(body["results"]) == 2
     assert count == (3 if connection.vendor == "postgresql" else 9)
 
 
