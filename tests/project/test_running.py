@@ -51,6 +51,22 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
 
 
+def test_a_served_worker_loads_every_view_then_freezes_what_loading_made():
+    """gunicorn imports `diplomacy.wsgi`: by then the URLconf and its views are loaded, and kept
+    out of the collector's generations, so no full collection walks them again."""
+    script = (
+        "import gc, sys; import diplomacy.wsgi; "
+        "print(gc.get_freeze_count(), 'engagements.api.views' in sys.modules, len(gc.get_objects()))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=production_env(), capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, views_loaded, still_collected = result.stdout.split()
+    assert views_loaded == "True"
+    assert int(frozen) > 10 * int(still_collected)
+
+
 def test_compose_file_parses_and_runs_one_beat():
     if shutil.which("docker-compose") is None:
         pytest.skip("docker-compose is not installed (.ci/run installs Debian's package)")
