@@ -103,10 +103,36 @@ def raise_last_activity(engagement_ids: Iterable[int]) -> int:
     ids = sorted(set(engagement_ids))
     if not ids:
         return 0
-    agreement, last = _table(Agreement), connection.ops.quote_name("last_activity_on")
+    agreement, engagement = _table(Agreement), _table(Engagement)
+    agreement_cities = _table(Agreement.counterpart_cities.through)
+    engagement_cities = _table(Engagement.counterpart_cities.through)
+    last = connection.ops.quote_name("last_activity_on")
+    cancelled = Engagement.Status.CANCELLED.value
     only_new, params = _id_filter("e.id", ids)
+    # The shared-counterpart activity from each (home city, counterpart city) pair the new
+    # engagements met, with its latest date, then the home city's agreements with that
+    # counterpart: read the other way round (every agreement naming the counterpart, whatever
+    # its city, then kept by city), a chunk of ten thousand engagements with large counterpart
+    # cities stepped over millions of rows, 0.3 s per chunk at a million engagements.
     sql = f"""
-        WITH {_activity(only_new, only_new)},
+        WITH new AS (
+            SELECT e.id, e.agreement_id, e.city_id, e.start_date AS day
+              FROM {engagement} e
+             WHERE e.status <> '{cancelled}' {only_new}
+        ),
+        met AS (
+            SELECT new.city_id AS home, ec.city_id AS counterpart, MAX(new.day) AS day
+              FROM new JOIN {engagement_cities} ec ON ec.engagement_id = new.id
+             GROUP BY new.city_id, ec.city_id
+        ),
+        activity AS (
+            SELECT agreement_id, day FROM new WHERE agreement_id IS NOT NULL
+            UNION ALL
+            SELECT ac.agreement_id, met.day
+              FROM met
+              JOIN {agreement} a2 ON a2.city_id = met.home
+              JOIN {agreement_cities} ac ON ac.agreement_id = a2.id AND ac.city_id = met.counterpart
+        ),
         latest AS (SELECT agreement_id, MAX(day) AS day FROM activity GROUP BY agreement_id)
         UPDATE {agreement} SET {last} = latest.day
           FROM latest
@@ -114,7 +140,7 @@ def raise_last_activity(engagement_ids: Iterable[int]) -> int:
            AND ({agreement}.{last} IS NULL OR {agreement}.{last} < latest.day)
     """  # noqa: S608
     with write_path(), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params * 2)
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 

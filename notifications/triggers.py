@@ -50,9 +50,14 @@ def attention_reasons(engagement: Engagement) -> list[str]:
 def needing_liaison_attention(engagement_ids: Iterable[int]) -> list[int]:
     """Which of these engagements request federal coordination or have a watch-list counterpart:
     the one-query test made before any alert job is enqueued."""
-    attention = Q(federal_coordination_requested=True) | Q(counterpart_countries__watch__isnull=False)
-    engagements = Engagement.objects.filter(attention, id__any_of=engagement_ids)
-    return sorted(set(engagements.values_list("pk", flat=True)))
+    ids = list(engagement_ids)
+    requested = Engagement.objects.filter(federal_coordination_requested=True, id__any_of=ids)
+    # From the counterpart rows of these engagements alone: joined from the engagements, the
+    # planner read all of a million engagements' rows (0.1 s for an import chunk).
+    watched = Engagement.counterpart_countries.through.objects.filter(
+        engagement_id__any_of=ids, country__watch__isnull=False
+    )
+    return sorted({*requested.values_list("pk", flat=True), *watched.values_list("engagement_id", flat=True)})
 
 
 def _alert_covering_liaisons(record, kind: Kind, reasons: list[str]) -> list[int]:
