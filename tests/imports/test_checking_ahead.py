@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.db.models import F
 
+from engagements.events import records_written
 from engagements.models import Engagement
 from engagements.services import save_engagement
 from imports import services
@@ -210,3 +211,49 @@ def test_the_writing_thread_leaves_no_connection_open(world, monkeypatch):
 
     assert job.status == "succeeded"
     assert open_connections() == before
+
+
+def test_each_written_chunk_is_announced_once_after_its_commit_by_the_jobs_thread(world, monkeypatch, writers):
+    """The writing thread keeps what a chunk announces; the job's thread sends it while the next
+    chunk is written, and the last as it finishes: every record once, already committed."""
+    monkeypatch.setattr(services, "CHUNK_ROWS", 3)
+    announced = []
+
+    def receiver(sender, *, created, changed, **kwargs):
+        committed = Engagement.objects.filter(pk__in=created).count()
+        announced.append((threading.current_thread().name, sorted(created), committed))
+
+    records_written.connect(receiver, sender=Engagement, dispatch_uid="test-announced-once")
+    try:
+        job = _run(world["staff_a"], _first_file())
+    finally:
+        records_written.disconnect(dispatch_uid="test-announced-once", sender=Engagement)
+
+    assert writers, "the file was checked ahead"
+    assert job.created == 11
+    assert len(announced) > 1
+    assert {name for name, _, _ in announced} == {threading.main_thread().name}
+    assert all(committed == len(ids) for _, ids, committed in announced)
+    ids = [pk for _, created, _ in announced for pk in created]
+    assert sorted(ids) == sorted(Engagement.objects.values_list("pk", flat=True))
+
+
+def test_checked_ahead_the_first_chunks_grow_to_the_chunk_size_and_write_the_same(world, monkeypatch):
+    """The writing thread waits for the first check: the first chunks are smaller, doubling."""
+    owner = world["staff_a"]
+    monkeypatch.setattr(services, "CHUNK_ROWS", 1000)
+    whole = _import_both_files(owner)
+    _forget_everything()
+    monkeypatch.setattr(services, "CHUNK_ROWS", 8)
+    monkeypatch.setattr(services, "GROWING_FROM_ROWS", 1)
+    sizes = []
+    commit = services._commit_checked
+
+    def spy(job, attempt, checked, kind):
+        sizes.append(checked.parsed.size)
+        return commit(job, attempt, checked, kind)
+
+    monkeypatch.setattr(services, "_commit_checked", spy)
+    assert _import_both_files(owner) == whole
+    # The first file's 15 rows; the second file is one chunk, written in turn.
+    assert sizes == [1, 2, 4, 8]
