@@ -342,18 +342,20 @@ class _Writer:
             "history_user_id": self.actor.pk if self.actor else None,
             "history_change_reason": "",
         }
-        history_ids = []
+        entries: list[tuple[int, int]] = []  # (history_id, record id)
         for history_type, creating in (("+", True), ("~", False)):
             records = [plan.instance.pk for plan in plans if plan.creating == creating]
             if records:
                 written = self.model._base_manager.filter(pk__any_of=records).order_by().values_list(*tracked)
-                history_ids += insert_selected(
-                    historical, tracked, written, constants={**fixed, "history_type": history_type}
+                entries += insert_selected(
+                    historical,
+                    tracked,
+                    written,
+                    constants={**fixed, "history_type": history_type},
+                    returning=(historical._meta.pk.attname, "id"),
                 )
-        # The new entries as (history_id, id): each relation row of an entry's record is copied
-        # under the entry's history_id.
-        entries = historical._base_manager.filter(history_id__any_of=history_ids).order_by().values("history_id", "id")
-        entries_sql, params = entries.query.sql_with_params()
+        entries_sql, entries_params = _entries(historical, entries)
+        records = [record for _, record in entries]
         quote = connection.ops.quote_name
         for relation in RELATION_FIELDS:
             copies = apps.get_model(self.model._meta.app_label, f"Historical{self.model.__name__}_{relation}")
@@ -361,13 +363,32 @@ class _Writer:
             copied = ", ".join(quote(copies._meta.get_field(name).column) for name in ("history", "id", source, target))
             linked = ", ".join(f"link.{quote(through._meta.get_field(name).column)}" for name in ("id", source, target))
             record = quote(through._meta.get_field(source).column)
+            # The relation rows of these records by their ids: joined to the entries alone, the
+            # planner (its statistics ending before the ids just written) merged the entries with
+            # the whole relation table in id order, every row of it, for each chunk.
+            links = through._base_manager.filter(**{f"{source}_id__any_of": records}).order_by()
+            links_sql, links_params = links.values("id", f"{source}_id", f"{target}_id").query.sql_with_params()
             with connection.cursor() as cursor:
                 # Table and column names come from the models' metadata.
                 cursor.execute(
                     f"INSERT INTO {quote(copies._meta.db_table)} ({copied}) SELECT entry.history_id, {linked} "  # noqa: S608
-                    f"FROM ({entries_sql}) AS entry JOIN {quote(through._meta.db_table)} AS link ON link.{record} = entry.id",
-                    params,
+                    f"FROM {entries_sql} AS entry JOIN ({links_sql}) AS link ON link.{record} = entry.id",
+                    [*entries_params, *links_params],
                 )
+
+
+def _entries(historical, entries: list[tuple[int, int]]) -> tuple[str, list]:
+    """The new history entries as a table of (history_id, id) to join, and its parameters. On
+    PostgreSQL the pairs the insert returned, unnested: read back from the history table, whose
+    statistics a load leaves behind, they were found by reading all of it, a chunk at a time."""
+    if connection.vendor == "postgresql":
+        history_ids, records = zip(*entries, strict=True) if entries else ((), ())
+        arrays = ["{" + ",".join(map(str, values)) + "}" for values in (history_ids, records)]
+        return "(SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS pairs (history_id, id))", arrays
+    history_ids = [history_id for history_id, _ in entries]
+    rows = historical._base_manager.filter(history_id__any_of=history_ids).order_by().values("history_id", "id")
+    sql, params = rows.query.sql_with_params()
+    return f"({sql})", list(params)
 
 
 def _database_error(error: Exception) -> ValidationError:

@@ -97,10 +97,13 @@ def array_literal(values: list[str]) -> str:
     return "{" + ",".join(quoted) + "}"
 
 
-def insert_selected(model, attnames: list[str], queryset, *, constants: dict | None = None) -> list[int]:
+def insert_selected(
+    model, attnames: list[str], queryset, *, constants: dict | None = None, returning: tuple[str, ...] = ()
+) -> list:
     """Insert into `model`'s table the rows `queryset` selects (a `values_list` of `attnames`'
     values, in that order), each with the `constants` columns' values too; the rows go from
-    table to table inside the database, never through Python. Returns the new rows' ids."""
+    table to table inside the database, never through Python. Returns the new rows' ids, or
+    with `returning`, a tuple of those fields' values per new row."""
     meta = model._meta
     # Adapted as the ORM adapts them (SQLite stores an aware datetime as naive UTC text).
     constants = {
@@ -115,10 +118,11 @@ def insert_selected(model, attnames: list[str], queryset, *, constants: dict | N
         # Names come from the model's metadata; values are parameters.
         cursor.execute(
             f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT selected.*{extra} FROM ({selected}) AS selected "  # noqa: S608
-            f"RETURNING {quote(meta.pk.column)}",
+            f"RETURNING {', '.join(quote(column_of[name]) for name in returning or [meta.pk.attname])}",
             [*constants.values(), *params],
         )
-        return [pk for (pk,) in cursor.fetchall()]
+        rows = cursor.fetchall()
+    return rows if returning else [pk for (pk,) in rows]
 
 
 # Tables that triggers rewrite row by row while records are loaded (counts kept exact at every
