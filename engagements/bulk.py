@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from accounts.policy import Action, can
 from cities.models import City, Organization, Topic
-from utilities.sqlbulk import array_literal, insert_rows, insert_selected, insert_values
+from utilities.sqlbulk import array_literal, id_array_literal, insert_rows, insert_selected, insert_values
 
 from . import events
 from .filter_arrays import COUNTRY_CODES, TOPIC_SLUGS, arrays_available
@@ -383,7 +383,7 @@ def _entries(historical, entries: list[tuple[int, int]]) -> tuple[str, list]:
     statistics a load leaves behind, they were found by reading all of it, a chunk at a time."""
     if connection.vendor == "postgresql":
         history_ids, records = zip(*entries, strict=True) if entries else ((), ())
-        arrays = ["{" + ",".join(map(str, values)) + "}" for values in (history_ids, records)]
+        arrays = [id_array_literal(history_ids), id_array_literal(records)]
         return "(SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS pairs (history_id, id))", arrays
     history_ids = [history_id for history_id, _ in entries]
     rows = historical._base_manager.filter(history_id__any_of=history_ids).order_by().values("history_id", "id")

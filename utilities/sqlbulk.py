@@ -90,6 +90,12 @@ def _copy_text(value: int | str) -> str:
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+def id_array_literal(values) -> str:
+    """A PostgreSQL array of whole numbers (ids) as its literal (`{1,2}`), sent as one text:
+    psycopg adapts a Python list element by element, in Python, 1 ms per thousand values."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 def array_literal(values: list[str]) -> str:
     """A PostgreSQL text array as its literal (`{"a","b"}`), which COPY reads as fast as any
     text; psycopg adapts a Python list element by element, in Python."""

@@ -29,6 +29,7 @@ from accounts.policy import may_see, reads_people
 from cities.models import City
 from engagements.models import Engagement, Participant
 from utilities.expressions import ByteOrder
+from utilities.sqlbulk import id_array_literal
 
 from .serializers import FLAG_COLUMNS, FLAG_ORDERING, flag_item
 
@@ -262,7 +263,7 @@ def _read_related(ids: list[int], names, alias: str = DEFAULT_DB_ALIAS) -> dict[
             statements = [_related_sql(connection.vendor, name, None) for name in names]
             # The array as its text, written once for the six reads (psycopg dumps a list of
             # ints in Python, once per parameter).
-            array = "{" + ",".join(map(str, ids)) + "}"
+            array = id_array_literal(ids)
             cursor.execute(";\n".join(statements), [array] * len(statements))
             results = [cursor.fetchall()]
             while cursor.nextset():
