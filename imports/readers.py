@@ -180,6 +180,18 @@ class CsvReader:
         yield decoder.decode(b"", final=True)
 
     def __iter__(self) -> Iterator[SourceRow]:
+        for number, cells in self._filled_rows():
+            yield self._row(number, cells)
+
+    def survey(self) -> Iterator[int]:
+        """Each row's number, read as `__iter__` reads it and failing where it would fail,
+        without checking the cells: a bad cell is its row's problem, not the file's, and the
+        checks were half the cost of the survey."""
+        for number, _ in self._filled_rows():
+            yield number
+
+    def _filled_rows(self) -> Iterator[tuple[int, list[str]]]:
+        """The rows after the header that hold anything, as (row number, cells)."""
         self.handle.seek(0)
         reader = csv.reader(self._lines(), delimiter=self.delimiter)
         number = 0
@@ -192,17 +204,14 @@ class CsvReader:
             number = 1
             for cells in reader:
                 number += 1
-                row = self._row(number, cells)
-                if row is not None:
-                    yield row
+                if any(cell.strip() for cell in cells):
+                    yield number, cells
         except UnicodeDecodeError as error:
             raise _not_utf8(error, f"in row {number + 1}") from error
         except csv.Error as error:
             raise FileUnreadable(f"The CSV cannot be read at row {number + 1}: {error}.") from error
 
-    def _row(self, number: int, cells: list[str]) -> SourceRow | None:
-        if not any(cell.strip() for cell in cells):
-            return None
+    def _row(self, number: int, cells: list[str]) -> SourceRow:
         problems: list[tuple[str, str, str]] = []
         values = {}
         for column, cell in zip(self.columns, cells, strict=False):
@@ -261,6 +270,9 @@ class XlsxReader:
                 f"The XLSX workbook would unpack to {inflated / 2**20:,.0f} MB; "
                 f"the limit is {settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES / 2**20:,.0f} MB."
             )
+
+    def survey(self) -> Iterator[SourceRow]:
+        return iter(self)
 
     def __iter__(self) -> Iterator[SourceRow]:
         import openpyxl
@@ -339,6 +351,9 @@ class JsonReader:
         self.encoding = _encoding(handle)
         self.columns: list[str] = []
         self._known: set[str] = set()
+
+    def survey(self) -> Iterator[SourceRow]:
+        return iter(self)
 
     def __iter__(self) -> Iterator[SourceRow]:
         self.handle.seek(0)

@@ -332,7 +332,7 @@ def _survey(reader, job: ImportJob, kind: Kind, attempt: int) -> int:
     """Read the whole file once before writing anything, so that a file that cannot be read
     fails as a whole (and is never half imported), and the total is known for the progress bar."""
     total = 0
-    for _ in reader:
+    for _ in reader.survey():
         total += 1
         if total % SURVEY_HEARTBEAT_ROWS == 0:
             # A long file is still being read: the worker is alive.

@@ -2,6 +2,7 @@
 
 import re
 
+from django.db import models
 from django.db.models import Func, Lookup
 from django.db.models.lookups import In
 
@@ -34,8 +35,11 @@ class AnyOf(Lookup):
         if hasattr(self.rhs, "resolve_expression"):
             return self.rhs
         # As `in` does: None matches nothing, and a value the field refuses fails here.
+        values = [value for value in self.rhs if value is not None]
+        if _is_plain(self.lhs.output_field, values):
+            return values
         prepare = getattr(self.lhs.output_field, "get_prep_value", None)
-        return [value if prepare is None else prepare(value) for value in self.rhs if value is not None]
+        return values if prepare is None else [prepare(value) for value in values]
 
     def as_sql(self, compiler, connection):
         return In(self.lhs, self.rhs).as_sql(compiler, connection)
@@ -45,7 +49,9 @@ class AnyOf(Lookup):
         if hasattr(self.rhs, "resolve_expression") or not hasattr(field, "get_db_prep_value"):
             return self.as_sql(compiler, connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        values = [field.get_db_prep_value(value, connection, prepared=True) for value in self.rhs]
+        values = self.rhs
+        if not _is_plain(field, values):
+            values = [field.get_db_prep_value(value, connection, prepared=True) for value in values]
         # The column's type without its length or precision: a cast to varchar(2) or numeric(5, 2)
         # would cut or round the values, and "DEU" would match "DE".
         element = _SIZE.sub("", field.db_type(connection))
@@ -57,3 +63,31 @@ class AnyOf(Lookup):
 
 
 _SIZE = re.compile(r"\s*\([^)]*\)")
+
+# Fields (these classes exactly: a subclass may change values) that take an int, or a str, as it
+# is, for the query and for the database: a chunk's ten thousand ids then skip two calls each
+# through the field, in Python.
+_PLAIN_TYPES = {
+    **dict.fromkeys(
+        (
+            models.AutoField,
+            models.BigAutoField,
+            models.SmallAutoField,
+            models.IntegerField,
+            models.BigIntegerField,
+            models.SmallIntegerField,
+            models.PositiveIntegerField,
+            models.PositiveBigIntegerField,
+            models.PositiveSmallIntegerField,
+        ),
+        int,
+    ),
+    models.CharField: str,
+    models.TextField: str,
+}
+
+
+def _is_plain(field, values: list) -> bool:
+    target = getattr(field, "target_field", None) if field.is_relation else field
+    plain = _PLAIN_TYPES.get(type(target))
+    return plain is not None and all(type(value) is plain for value in values)

@@ -163,3 +163,30 @@ def test_a_dry_run_in_bulk_writes_and_announces_nothing(staff_a, city_a, heard, 
     assert [outcome.result for outcome in outcomes] == ["created"]
     assert not Agreement.objects.exists()
     assert heard == []
+
+
+@pytest.mark.parametrize(
+    ("model", "save", "data"),
+    [
+        (Engagement, save_engagement, {"title": "Osaka trade mission", "kind": "trade_mission", "status": "planned"}),
+        (Agreement, save_agreement, {"title": "Sister city accord", "kind": "other", "status": "proposed"}),
+    ],
+)
+def test_records_created_in_bulk_hold_what_a_single_save_gives_them(staff_a, city_a, model, save, data):
+    fields = [f.attname for f in model._meta.concrete_fields if f.attname not in ("id", "created_at", "updated_at")]
+    items = [BulkItem(None, {"city": city_a, **data, "title": f"{data['title']} {n}"}) for n in range(3)]
+    if model is Engagement:
+        for n, item in enumerate(items):
+            item.data["start_date"] = dt.date(2026, 9, 14 + n)
+
+    save_in_bulk(model, actor=staff_a, items=items)
+    single = save(actor=staff_a, data={**items[0].data, "title": "single"})
+
+    expected = {name: getattr(single, name) for name in fields if name not in ("title",)}
+    created = model.objects.exclude(pk=single.pk).order_by("pk")
+    assert [record.title for record in created] == [item.data["title"] for item in items]
+    for record in created:
+        values = {name: getattr(record, name) for name in fields if name not in ("title",)}
+        if model is Engagement:
+            values.pop("start_date"), expected.pop("start_date", None)
+        assert values == expected
