@@ -21,7 +21,7 @@ from cities.selectors import resolve_relations
 from cities.services import delete_record, write_record
 
 from . import events
-from .bulk import BulkItem, BulkOutcome, BulkPlan, plan_in_bulk, save_in_bulk, write_planned
+from .bulk import BulkItem, BulkOutcome, BulkPlan, plan_in_bulk, prepare_planned, save_in_bulk, write_planned
 from .models import Agreement, CityRecord, Engagement, FollowUp, Participant, Review
 from .rules import RELATION_FIELDS, check_rules, derived_country_codes
 from .write_path import write_path
@@ -35,6 +35,7 @@ __all__ = [
     "complete_follow_up",
     "delete_city_record",
     "plan_in_bulk",
+    "prepare_planned",
     "resolve_relations",
     "save_agreement",
     "save_engagement",

@@ -29,7 +29,7 @@ from cities.models import City, NetworkMembership, Organization
 from cities.services import save_city, save_membership, save_organization
 from cities.text import fold
 from engagements.models import Agreement, Engagement, Visibility
-from engagements.services import BulkItem, BulkPlan, plan_in_bulk, write_planned
+from engagements.services import BulkItem, BulkPlan, plan_in_bulk, prepare_planned, write_planned
 
 from .rows import ImportContext, RowReader
 
@@ -362,6 +362,10 @@ class CityRecordKind(Kind):
         bulk = plan_in_bulk(self.model, actor=context.actor, items=items, remembered=context.cleaned)
         return PlannedRows(candidates, outcomes, item_of, bulk, matched)
 
+    def prepare(self, planned: "PlannedRows") -> None:
+        """Ready the planned writes to be sent by another thread (`prepare_planned`)."""
+        prepare_planned(planned.bulk)
+
     def still_current(self, planned: "PlannedRows") -> bool:
         """Whether the rows still name the records they were planned with, at the same versions:
         false when another writer created or changed one of them in between."""
@@ -378,11 +382,15 @@ class CityRecordKind(Kind):
         outcomes = list(planned.outcomes)
         for index, outcome in zip(planned.item_of, written, strict=True):
             if outcome.error is None:
-                outcomes[index] = Outcome(outcome.result)
+                outcomes[index] = _SETTLED[outcome.result]
             else:
                 raw = planned.candidates[index].raw
                 outcomes[index] = Outcome("error", problems_from(outcome.error, raw, self.column_of))
         return outcomes
+
+
+# Read, never changed: one each, rather than one per row.
+_SETTLED = {result: Outcome(result) for result in (CREATED, UPDATED, UNCHANGED)}
 
 
 @dataclass(eq=False)

@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from accounts.policy import home_city_ids, is_admin
 from engagements import events
-from utilities.sqlbulk import insert_values, refresh_statistics
+from utilities.sqlbulk import copy_into, copy_text, insert_values, refresh_statistics
 
 from .kinds import CREATED, KINDS, UNCHANGED, UPDATED, Candidate, Kind, PlannedRows
 from .models import ImportJob, ImportRowError, ImportSeenKey
@@ -230,6 +230,8 @@ class _Checked:
     planned: PlannedRows
     # The natural keys its rows name first (no committed chunk named them), each with its row.
     first_rows: dict[int, int]
+    # Its rows' keys as the job remembers them (`_remember`), as COPY text.
+    seen_keys: str = ""
     # What its write announced, kept at its commit for this thread to send (`_commit_checked`).
     announced: events.Held = field(default_factory=events.Held)
 
@@ -298,7 +300,11 @@ class _Conflict(Exception):
 def _check_ahead(job, parsed: Parsed, kind: Kind, context, being_written: dict[int, int]) -> _Checked:
     tally = _Tally(job)
     fresh, first_rows = _sift(job, parsed, tally, being_written)
-    return _Checked(parsed, tally, fresh, kind.plan(fresh, context), first_rows)
+    planned = kind.plan(fresh, context)
+    # Made here, so the writing thread only sends them.
+    kind.prepare(planned)
+    seen_keys = copy_text(_seen_rows(job, fresh))
+    return _Checked(parsed, tally, fresh, planned, first_rows, seen_keys=seen_keys)
 
 
 def _commit_checked(job: ImportJob, attempt: int, checked: _Checked, kind: Kind) -> str:
@@ -310,7 +316,7 @@ def _commit_checked(job: ImportJob, attempt: int, checked: _Checked, kind: Kind)
             current = _lock_job(job, attempt)
             if current is None:
                 return _SUPERSEDED
-            _remember(job, checked.fresh)
+            copy_into(ImportSeenKey, SEEN_KEY_COLUMNS, checked.seen_keys)
             lock_natural_keys(job.kind, [candidate.digest for candidate in checked.fresh])
             if not kind.still_current(checked.planned):
                 raise _Conflict
@@ -564,11 +570,16 @@ def _sift(
     return fresh, {digest: row for digest, row in first_row.items() if digest not in earlier}
 
 
+SEEN_KEY_COLUMNS = ["job_id", "digest", "row"]
+
+
 def _remember(job: ImportJob, fresh: list[Candidate]) -> None:
     """The keys these rows named, so a later chunk (or a resumed run) knows them."""
-    insert_values(
-        ImportSeenKey, ["job_id", "digest", "row"], [(job.pk, c.digest, c.row) for c in fresh], returning=False
-    )
+    insert_values(ImportSeenKey, SEEN_KEY_COLUMNS, _seen_rows(job, fresh), returning=False)
+
+
+def _seen_rows(job: ImportJob, fresh: list[Candidate]) -> list[tuple[int, int, int]]:
+    return [(job.pk, candidate.digest, candidate.row) for candidate in fresh]
 
 
 # Natural keys are locked by bucket: at most this many advisory locks per chunk, well inside

@@ -5,36 +5,12 @@ the embedded SQLite default. `insert_selected` is one INSERT ... SELECT on both 
 later, for RETURNING). (Reads of thousands of ids: the `any_of` lookup, `utilities.expressions`.)
 """
 
-from operator import attrgetter
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 from django.db import connection
-
-
-def insert_rows(model, instances: list, *, extra: dict[str, list] | None = None) -> None:
-    """Insert new instances and give them their ids (see `insert_values`). On PostgreSQL,
-    `extra` gives columns that are no model field, a value per instance (`{column: values}`)."""
-    if not instances:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(instances)
-        return
-    meta = model._meta
-    fields = [field for field in meta.concrete_fields if field is not meta.pk]
-    extra = extra or {}
-    # Field values go to COPY as they are: every field of these models holds a plain value
-    # (text, number, date, time, boolean, id) that psycopg adapts itself.
-    names = [field.attname for field in fields]
-    # attrgetter of one name gives the value, not a 1-tuple.
-    values_of = attrgetter(*names) if len(names) > 1 else lambda instance: tuple(getattr(instance, n) for n in names)
-    rows = [
-        (*values_of(instance), *(values[index] for values in extra.values()))
-        for index, instance in enumerate(instances)
-    ]
-    ids = insert_values(model, [*names, *extra], rows)
-    for instance, pk in zip(instances, ids, strict=True):
-        setattr(instance, meta.pk.attname, pk)
-        instance._state.adding = False
-        instance._state.db = connection.alias
 
 
 def insert_values(model, attnames: list[str], rows: list[tuple], *, returning: bool = True) -> list[int]:
@@ -47,47 +23,89 @@ def insert_values(model, attnames: list[str], rows: list[tuple], *, returning: b
     """
     if not rows:
         return []
-    meta = model._meta
     if connection.vendor != "postgresql":
         created = model.objects.bulk_create([model(**dict(zip(attnames, row, strict=True))) for row in rows])
         return [instance.pk for instance in created] if returning else []
+    if not returning:
+        copy_into(model, attnames, copy_text(rows))
+        return []
+    ids = reserve_ids(model, len(rows))
+    copy_into(
+        model, [model._meta.pk.attname, *attnames], copy_text((pk, *row) for pk, row in zip(ids, rows, strict=True))
+    )
+    return ids
+
+
+def reserve_ids(model, count: int) -> list[int]:
+    """`count` new ids from the sequence of `model`'s table (PostgreSQL), for rows written later."""
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, count],
+        )
+        return [value for (value,) in cursor.fetchall()]
+
+
+def copy_into(model, attnames: list[str], text: str) -> None:
+    """COPY rows already written as COPY's text (`copy_text`, `copy_line`) into `model`'s table
+    (PostgreSQL), in one piece: the server reads them at its own pace, never waiting on Python
+    to write the next row. A name that is no field's is a column of its own."""
+    if not text:
+        return
+    meta = model._meta
     quote = connection.ops.quote_name
-    # A name that is no field's is a column of its own (`insert_rows`' extra columns).
     column_of = {field.attname: field.column for field in meta.concrete_fields}
-    column_of = {name: column_of.get(name, name) for name in [meta.pk.attname, *attnames]}
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        if returning:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [meta.db_table, meta.pk.column, len(rows)],
-            )
-            ids = [value for (value,) in cursor.fetchall()]
-            columns = ", ".join(quote(column_of[name]) for name in [meta.pk.attname, *attnames])
-            with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-                _write_rows(copy, [(pk, *row) for pk, row in zip(ids, rows, strict=True)])
-            return ids
-        columns = ", ".join(quote(column_of[name]) for name in attnames)
-        with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            _write_rows(copy, rows)
-    return []
+    columns = ", ".join(quote(column_of.get(name, name)) for name in attnames)
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy,
+    ):
+        copy.write(text)
 
 
-def _write_rows(copy, rows: list[tuple]) -> None:
-    """Rows of whole numbers and text only (the ids and keys of relation rows) go as COPY's
-    text, written in one piece: psycopg's `write_row` adapts each value of each row in Python,
-    several times slower."""
-    if all(type(value) is int or type(value) is str for row in rows for value in row):
-        copy.write("".join("\t".join(map(_copy_text, row)) + "\n" for row in rows))
-    else:
-        for row in rows:
-            copy.write_row(row)
+def copy_text(rows: Iterable[Sequence]) -> str:
+    """Rows as COPY's text format reads them, a line each (see `copy_line`)."""
+    return "".join([copy_line(row) + "\n" for row in rows])
 
 
-def _copy_text(value: int | str) -> str:
-    """A value as COPY's text format writes it: a backslash, tab or line break escaped."""
-    if type(value) is int:
+def copy_line(row: Sequence) -> str:
+    """One row as a line of COPY's text format, without its line break. Written here rather than
+    by psycopg's `write_row`, which adapts each value through its dumpers, several times slower;
+    and a line made ahead can be sent by another thread."""
+    return "\t".join(map(_copy_value, row))
+
+
+def _copy_value(value) -> str:
+    kind = type(value)
+    if kind is str:
+        return _escaped(value)
+    if kind is int:
         return str(value)
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    if value is None:
+        return "\\N"
+    if kind is bool:
+        return "t" if value else "f"
+    if kind in _ISO_TYPES:
+        return value.isoformat()
+    if kind in _STR_TYPES:
+        return str(value)
+    # Choices are str and int subclasses: their plain value, as the database stores it.
+    if isinstance(value, str):
+        return _escaped(str.__str__(value))
+    if isinstance(value, int):
+        return int.__repr__(value)
+    raise TypeError(f"COPY text of a {kind.__name__} is not written here")
+
+
+def _escaped(text: str) -> str:
+    """Text as COPY reads it: a backslash, tab or line break escaped."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+_ISO_TYPES = (dt.date, dt.datetime, dt.time)
+_STR_TYPES = (Decimal, float, uuid.UUID)
 
 
 def id_array_literal(values) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from engagements import events
 from engagements.models import Agreement, Engagement
@@ -190,3 +191,47 @@ def test_records_created_in_bulk_hold_what_a_single_save_gives_them(staff_a, cit
         if model is Engagement:
             values.pop("start_date"), expected.pop("start_date", None)
         assert values == expected
+
+
+@pytest.mark.postgres
+def test_a_prepared_plan_writes_the_ids_it_reserved_and_is_stamped_when_written(staff_a, city_a, monkeypatch):
+    from django.utils import timezone
+
+    from engagements import bulk
+
+    tricky = "tab\there, line\nbreak\r\n, back\\slash \\N and \\."
+    items = [
+        BulkItem(
+            None,
+            engagement_data(
+                city_a,
+                title=f"{tricky} {n}",
+                summary=tricky,
+                visibility="public",
+                federal_coordination_requested=bool(n),
+                end_date=dt.date(2026, 9, 15) if n else None,
+            ),
+            {"counterpart_cities": [factories.CityFactory(country=factories.country("JP"))]},
+        )
+        for n in range(2)
+    ]
+    planned = bulk.plan_in_bulk(Engagement, actor=staff_a, items=items, remembered={})
+    bulk.prepare_planned(planned)
+    reserved = [plan.instance.pk for _, plan in planned.plans]
+    assert all(reserved) and not Engagement.objects.exists()
+
+    written_at = timezone.now() + dt.timedelta(minutes=5)
+    monkeypatch.setattr(bulk.timezone, "now", lambda: written_at)
+    assert [outcome.result for outcome in bulk.write_planned(planned)] == ["created", "created"]
+
+    records = list(Engagement.objects.order_by("pk"))
+    assert [record.pk for record in records] == reserved
+    assert [(r.title, r.summary, r.visibility, r.federal_coordination_requested, r.end_date) for r in records] == [
+        (f"{tricky} 0", tricky, "public", False, None),
+        (f"{tricky} 1", tricky, "public", True, dt.date(2026, 9, 15)),
+    ]
+    assert {(r.created_at, r.updated_at) for r in records} == {(written_at, written_at)}
+    assert [list(r.counterpart_countries.values_list("iso2", flat=True)) for r in records] == [["JP"], ["JP"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT counterpart_country_codes FROM engagements_engagement ORDER BY id")
+        assert cursor.fetchall() == [(["JP"],), (["JP"],)]
