@@ -24,7 +24,8 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 
@@ -144,7 +145,8 @@ class _Writer:
         self.actor = actor if getattr(actor, "is_authenticated", False) else None
         self.policy_actor = actor
         self.remembered = remembered
-        self._blank: list | None = None
+        self._blank: dict | None = None
+        self._checks: list | None = None
         # The targets' ids read by attrgetter: `.pk` looks its field up for every target.
         self._pk_of = {
             relation: attrgetter(model._meta.get_field(relation).related_model._meta.pk.attname)
@@ -270,28 +272,31 @@ class _Writer:
         """`record.full_clean(exclude=FOREIGN_KEYS, validate_unique=False,
         validate_constraints=False)`, remembering each field's answer for a value: a file repeats
         its kinds, statuses, dates and venues thousands of times, and the fields checked here
-        answer from the value alone."""
+        answer from the value alone. A plain text field answers from the value's length (and
+        whether it holds a NUL), so titles and external ids, new in every row, are checked once
+        per length."""
         failed = {}
-        for model_field in self.model._meta.fields:
-            if model_field.name in FOREIGN_KEYS or model_field.generated:
-                continue
-            raw = getattr(record, model_field.attname)
+        for model_field, attname, by_length in self._checked_fields():
+            raw = getattr(record, attname)
             if model_field.blank and raw in model_field.empty_values:
                 continue
-            answers = self.remembered.setdefault(model_field.attname, {})
-            answer = answers.get(raw)
+            answers = self.remembered.setdefault(attname, {})
+            key = (len(raw), "\x00" in raw) if by_length and type(raw) is str else raw
+            answer = answers.get(key)
             if answer is None:
                 try:
-                    answer = (True, model_field.clean(raw, record))
+                    cleaned = model_field.clean(raw, record)
+                    # Such a field cleans text to itself: the row keeps its own.
+                    answer = (True, _OWN_VALUE if by_length and type(raw) is str else cleaned)
                 except ValidationError as error:
                     answer = (False, error.error_list)
                 if len(answers) < REMEMBERED_VALUES:
-                    answers[raw] = answer
+                    answers[key] = answer
             valid, value = answer
-            if valid:
-                setattr(record, model_field.attname, value)
-            else:
+            if not valid:
                 failed[model_field.name] = value
+            elif value is not _OWN_VALUE:
+                setattr(record, attname, value)
         errors = ValidationError(failed).update_error_dict({}) if failed else {}
         try:
             record.clean()
@@ -299,6 +304,16 @@ class _Writer:
             errors = error.update_error_dict(errors)
         if errors:
             raise ValidationError(errors)
+
+    def _checked_fields(self) -> list[tuple[Any, str, bool]]:
+        """The fields `_full_clean` checks, each with its attname and whether it answers by length."""
+        if self._checks is None:
+            self._checks = [
+                (model_field, model_field.attname, _answers_by_length(model_field))
+                for model_field in self.model._meta.fields
+                if model_field.name not in FOREIGN_KEYS and not model_field.generated
+            ]
+        return self._checks
 
     def _derived_codes(self, item: BulkItem, current, record) -> set[str]:
         """The countries the item's counterparts give, which it need not name again."""
@@ -486,6 +501,22 @@ def _entries(historical, entries: list[tuple[int, int]]) -> tuple[str, list]:
     rows = historical._base_manager.filter(history_id__any_of=history_ids).order_by().values("history_id", "id")
     sql, params = rows.query.sql_with_params()
     return f"({sql})", list(params)
+
+
+_OWN_VALUE = object()
+
+
+def _answers_by_length(model_field) -> bool:
+    """Whether the field's check answers from a text's length and NUL alone: a CharField or
+    TextField as Django defines it (not a subclass), without choices, whose validators are
+    Django's own for the length and for NUL characters."""
+    return (
+        type(model_field) in (models.CharField, models.TextField)
+        and not model_field.choices
+        and all(
+            type(check) in (MaxLengthValidator, ProhibitNullCharactersValidator) for check in model_field.validators
+        )
+    )
 
 
 def _database_error(error: Exception) -> ValidationError:

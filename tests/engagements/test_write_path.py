@@ -235,3 +235,24 @@ def test_a_prepared_plan_writes_the_ids_it_reserved_and_is_stamped_when_written(
     with connection.cursor() as cursor:
         cursor.execute("SELECT counterpart_country_codes FROM engagements_engagement ORDER BY id")
         assert cursor.fetchall() == [(["JP"],), (["JP"],)]
+
+
+def test_titles_of_one_length_keep_their_own_text_and_each_too_long_one_its_own_count(staff_a, city_a):
+    titles = ["Osaka mission", "Lyon festival", "T" * 301, "U" * 305, "Seoul summits"]
+    remembered = {}
+    outcomes = [
+        save_in_bulk(
+            Engagement,
+            actor=staff_a,
+            items=[BulkItem(None, engagement_data(city_a, title=title))],
+            remembered=remembered,
+        )[0]
+        for title in titles
+    ]
+
+    assert [outcome.result for outcome in outcomes] == ["created", "created", "error", "error", "created"]
+    assert [outcome.error.messages for outcome in outcomes[2:4]] == [
+        ["Ensure this value has at most 300 characters (it has 301)."],
+        ["Ensure this value has at most 300 characters (it has 305)."],
+    ]
+    assert sorted(Engagement.objects.values_list("title", flat=True)) == sorted(titles[:2] + titles[4:])
