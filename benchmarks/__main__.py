@@ -295,49 +295,58 @@ def at_most(ratio: float | None, target: float) -> bool | None:
     return None if ratio is None else ratio <= target
 
 
-def summarise(results: dict) -> list[dict]:
+def import_rows(imports: dict, floor_target: float | None) -> list[dict]:
+    if "import_rps" not in imports:
+        return (
+            [row("import", imports.get("missing") or imports.get("error"), None, None, "", ok=False)] if imports else []
+        )
+    into = f" into {imports['engagements']:,} engagements" if "engagements" in imports else ""
     rows = []
-    imports = results.get("import", {})
-    if "import_rps" in imports:
-        ratio = imports["import_rps"] / imports["copy_rps"]
+    ratio = imports["import_rps"] / imports["copy_rps"]
+    rows.append(
+        row(
+            f"import {imports['rows']:,} rows{into} (rows/s) vs COPY",
+            imports["import_rps"],
+            imports["copy_rps"],
+            ratio,
+            ">= 0.5x",
+            ok=ratio >= 0.5,
+        )
+    )
+    if "floor_rps" in imports:
+        ratio = imports["import_rps"] / imports["floor_rps"]
         rows.append(
             row(
-                f"import {imports['rows']:,} rows (rows/s) vs COPY",
+                f"import {imports['rows']:,} rows{into} (rows/s) vs no-Python floor",
                 imports["import_rps"],
-                imports["copy_rps"],
+                imports["floor_rps"],
                 ratio,
-                ">= 0.5x",
-                ok=ratio >= 0.5,
+                f">= {floor_target}x" if floor_target else "(context)",
+                ok=ratio >= floor_target if floor_target else None,
             )
         )
-        if "floor_rps" in imports:
-            ratio = imports["import_rps"] / imports["floor_rps"]
-            rows.append(
-                row(
-                    f"import {imports['rows']:,} rows (rows/s) vs no-Python floor",
-                    imports["import_rps"],
-                    imports["floor_rps"],
-                    ratio,
-                    ">= 0.8x",
-                    ok=ratio >= 0.8,
-                )
-            )
-        if "peak_rss_mb" in imports:
-            rows.append(
-                row(
-                    f"import peak RSS, {imports['memory_rows']:,} rows (MB)",
-                    imports["peak_rss_mb"],
-                    None,
-                    None,
-                    "<= 300 MB",
-                    ok=imports["peak_rss_mb"] <= 300,
-                )
-            )
+    if "peak_rss_mb" in imports:
         rows.append(
-            row("import peak RSS, 100,000 rows (MB)", imports["peak_rss_mb_100k"], None, None, "(1M: --full-import)")
+            row(
+                f"import peak RSS, {imports['memory_rows']:,} rows (MB)",
+                imports["peak_rss_mb"],
+                None,
+                None,
+                "<= 300 MB",
+                ok=imports["peak_rss_mb"] <= 300,
+            )
         )
-    elif imports:
-        rows.append(row("import", imports.get("missing") or imports.get("error"), None, None, "", ok=False))
+    rows.append(
+        row(f"import peak RSS, 100,000 rows{into} (MB)", imports["peak_rss_mb_100k"], None, None, "(1M: --full-import)")
+    )
+    return rows
+
+
+def summarise(results: dict) -> list[dict]:
+    rows = []
+    # The large database's figure is the one with a target (issue #18: 1M engagements).
+    for key, target in (("import_large", 0.8), ("import", None)):
+        rows += import_rows(results.get(key, {}), target)
     for name, figures in results.get("http", {}).items():
         api, bare = figures["api"], figures["bare"]
         ratio = divide(api["rps"], bare["rps"])
@@ -574,14 +583,23 @@ def main() -> None:
             log(f"  {name}: {results['http'][name]}")
 
     if not options.skip_import:
-        log(f"import of {options.import_rows:,} rows through the job path vs COPY")
-        try:
-            with database.scratch_copy(small_url) as scratch:
-                results["import"] = import_figures(
-                    scratch, options.import_rows, 1_000_000 if options.full_import else None
-                )
-        except (RuntimeError, TypeError) as error:
-            results["import"] = {"error": str(error)[-500:]}
+        # Into the large database (what issue #18 measures, at its scale), and into the small one,
+        # where the floor's SQL is cheapest and the import's Python per row weighs the most.
+        for key, url, engagements in (
+            ("import_large", large_url, options.engagements),
+            ("import", small_url, options.small),
+        ):
+            log(f"import of {options.import_rows:,} rows through the job path vs COPY, {engagements:,} engagements")
+            try:
+                with database.scratch_copy(url) as scratch:
+                    results[key] = import_figures(
+                        scratch,
+                        options.import_rows,
+                        1_000_000 if options.full_import and key == "import" else None,
+                    )
+                    results[key]["engagements"] = engagements
+            except (RuntimeError, TypeError) as error:
+                results[key] = {"error": str(error)[-500:]}
     if not options.skip_scan:
         log(f"daily notification scan over {options.scan_agreements:,} agreements")
         try:

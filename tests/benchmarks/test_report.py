@@ -6,11 +6,20 @@ from benchmarks.__main__ import FLOOR, SELECTIVE, render, summarise
 
 def results(api_rps: float, dashboard_ms: float) -> dict:
     return {
-        "import": {
+        "import_large": {
             "rows": 100_000,
+            "engagements": 1_000_000,
             "import_rps": 30_000.0,
             "copy_rps": 50_000.0,
             "floor_rps": 40_000.0,
+            "peak_rss_mb_100k": 80.0,
+        },
+        "import": {
+            "rows": 100_000,
+            "engagements": 10_000,
+            "import_rps": 30_000.0,
+            "copy_rps": 40_000.0,
+            "floor_rps": 50_000.0,
             "peak_rss_mb_100k": 80.0,
         },
         "http": {
@@ -46,10 +55,15 @@ def by_figure(rows: list[dict]) -> dict[str, dict]:
 
 def test_each_figure_is_judged_against_its_target():
     rows = by_figure(summarise(results(api_rps=450.0, dashboard_ms=90.0)))
-    assert rows["import 100,000 rows (rows/s) vs COPY"]["ratio"] == 0.6
-    assert rows["import 100,000 rows (rows/s) vs COPY"]["ok"] is True
-    assert rows["import 100,000 rows (rows/s) vs no-Python floor"]["ratio"] == 0.75
-    assert rows["import 100,000 rows (rows/s) vs no-Python floor"]["ok"] is False
+    large, small = "import 100,000 rows into 1,000,000 engagements", "import 100,000 rows into 10,000 engagements"
+    assert rows[f"{large} (rows/s) vs COPY"]["ratio"] == 0.6
+    assert rows[f"{large} (rows/s) vs COPY"]["ok"] is True
+    assert rows[f"{large} (rows/s) vs no-Python floor"]["ratio"] == 0.75
+    assert rows[f"{large} (rows/s) vs no-Python floor"]["ok"] is False
+    # The small database's import is shown beside it, judged by no target of its own.
+    assert rows[f"{small} (rows/s) vs COPY"]["ratio"] == 0.75
+    assert rows[f"{small} (rows/s) vs no-Python floor"]["ratio"] == 0.6
+    assert rows[f"{small} (rows/s) vs no-Python floor"]["ok"] is None
     assert rows["country + topic /api/v1/engagements/ in-process (ms)"]["ok"] is True
     assert rows["country + topic /engagements/ in-process (ms)"]["ok"] is False
     assert rows["API first page (req/s) vs bare view"]["ok"] is True
