@@ -97,6 +97,8 @@ def _copy_value(value) -> str:
         return _escaped(str.__str__(value))
     if isinstance(value, int):
         return int.__repr__(value)
+    if isinstance(value, _ISO_TYPES):
+        return value.isoformat()
     raise TypeError(f"COPY text of a {kind.__name__} is not written here")
 
 
