@@ -145,7 +145,9 @@ class _Writer:
         self.actor = actor if getattr(actor, "is_authenticated", False) else None
         self.policy_actor = actor
         self.remembered = remembered
+        # A new record's attributes, and its fields whose default is made anew for each record.
         self._blank: dict | None = None
+        self._fresh_defaults: list = []
         self._checks: list | None = None
         # The targets' ids read by attrgetter: `.pk` looks its field up for every target.
         self._pk_of = {
